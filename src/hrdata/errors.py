@@ -1,0 +1,70 @@
+"""Errors hrdata raises on purpose, and the reasons a row is rejected.
+
+* HrdataError                 every error below; carries an exit code (and, later, an HTTP status)
+  + UnknownTable              a table name not in the data dictionary
+  + SourceError               a source that cannot be read (missing, empty, S3 denied...)
+  + ConfigurationError        settings that cannot work
+  + DatabaseUnavailable       PostgreSQL cannot be reached or was lost mid-run
+  + InvalidArgument           a command-line or request argument that makes no sense
+
+Rejected rows are data, not exceptions: a `Reason` says what is wrong with one value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, ClassVar
+
+
+class HrdataError(Exception):
+    """Base of every error hrdata raises on purpose."""
+
+    exit_code: ClassVar[int] = 1
+    http_status: ClassVar[int] = 500
+
+
+class UnknownTable(HrdataError):
+    exit_code = 2
+    http_status = 404
+
+    def __init__(self, name: str) -> None:
+        from hrdata.dictionary import TABLES
+
+        self.name = name
+        known = ", ".join(t.name for t in TABLES)
+        super().__init__(f"unknown table {name!r} (known tables: {known})")
+
+
+class SourceError(HrdataError):
+    exit_code = 2
+    http_status = 422
+
+    def __init__(self, source: str, message: str) -> None:
+        self.source = source
+        super().__init__(f"{source}: {message}")
+
+
+class ConfigurationError(HrdataError):
+    exit_code = 2
+
+
+class InvalidArgument(HrdataError):
+    exit_code = 2
+    http_status = 422
+
+
+class DatabaseUnavailable(HrdataError):
+    exit_code = 4
+    http_status = 503
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why one row was rejected: a stable code, the column (if any), and a sentence."""
+
+    code: str
+    message: str
+    column: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)

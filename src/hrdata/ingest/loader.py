@@ -1,0 +1,314 @@
+"""One source loaded into its table in one transaction: all of it, or (after a crash) none.
+
+How a file goes in, and why it is fast:
+- the table is locked against other writers, its parents against changes, and the ids already
+  present (and the parents' ids) are read into compact bitmaps;
+- every line is checked in Python against the dictionary, references against those bitmaps;
+- new rows stream straight into the table with COPY; reference triggers are skipped when the
+  server allows it, because every reference was already checked under the parents' lock;
+- rows whose id is already taken (in the table, or earlier in the file) are compared with the
+  stored row in one set-based query: identical ones are skipped, different ones rejected.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+import zlib
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO
+
+import psycopg
+from psycopg import sql
+from psycopg.copy import QueuedLibpqWriter
+
+from hrdata.dictionary import Table
+from hrdata.errors import InvalidArgument, Reason, SourceError
+from hrdata.ingest.csvfile import parse_lines
+from hrdata.ingest.idset import IdSet
+from hrdata.ingest.rejects import RejectSpool
+from hrdata.ingest.sources import Source, open_source
+from hrdata.ingest.validate import Rejected, RowChecker
+
+ALREADY_PRESENT = "already_present"
+DUPLICATE_IN_SOURCE = "duplicate_in_source"
+_CONFLICT_CODES = {ALREADY_PRESENT: "conflict", DUPLICATE_IN_SOURCE: "duplicate_conflict"}
+_ROWS_PER_WRITE = 4096
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class FileResult:
+    """What happened to one source: rows read, inserted, skipped and rejected (by reason)."""
+
+    table: str
+    source: str
+    position: int
+    status: str = "loaded"
+    read: int = 0
+    inserted: int = 0
+    skipped_by_reason: Counter[str] = field(default_factory=Counter)
+    rejected: int = 0
+    rejected_by_reason: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def skipped(self) -> int:
+        return sum(self.skipped_by_reason.values())
+
+
+@dataclass(frozen=True)
+class RejectLimit:
+    """--max-rejects: a count (`100`) or a share of rows read (`2%`); None means no limit."""
+
+    count: int | None = None
+    percent: float | None = None
+
+    @classmethod
+    def parse(cls, text: str | None) -> RejectLimit:
+        if not text:
+            return cls()
+        match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(%?)\s*", text)
+        if match is None or (not match.group(2) and "." in match.group(1)):
+            raise InvalidArgument(
+                f"--max-rejects {text!r}: expected a count like 100 or a share like 2%"
+            )
+        if match.group(2):
+            return cls(percent=float(match.group(1)))
+        return cls(count=int(match.group(1)))
+
+    def exceeded(self, rejected: int, read: int) -> bool:
+        if self.count is not None:
+            return rejected > self.count
+        if self.percent is not None:
+            return rejected * 100 > self.percent * read
+        return False
+
+
+class _OverLimit(Exception):
+    def __init__(self, result: FileResult) -> None:
+        self.result = result
+
+
+def load_file(
+    conn: psycopg.Connection,
+    source: Source,
+    *,
+    run_id: str,
+    position: int,
+    limit: RejectLimit,
+    max_line_chars: int,
+    progress: Progress = lambda _: None,
+) -> FileResult:
+    """Load `source` into its table and record its rejects, atomically; return the counts.
+
+    When the rejects exceed `limit`, none of the file's rows are kept but its rejects are.
+    """
+    spool = RejectSpool(run_id, source.table.name, source.name)
+    try:
+        try:
+            with conn.transaction():
+                result = _load(conn, source, spool, position, max_line_chars, progress)
+                if limit.exceeded(result.rejected, result.read):
+                    raise _OverLimit(result)
+                _record(conn, run_id, result, spool)
+        except _OverLimit as over:
+            result = over.result
+            result.status, result.inserted = "over_reject_limit", 0
+            result.skipped_by_reason.clear()
+            with conn.transaction():
+                _record(conn, run_id, result, spool)
+        return result
+    finally:
+        spool.close()
+
+
+def _load(
+    conn: psycopg.Connection,
+    source: Source,
+    spool: RejectSpool,
+    position: int,
+    max_line_chars: int,
+    progress: Progress,
+) -> FileResult:
+    table = source.table
+    result = FileResult(table.name, source.name, position)
+    known, existing = _lock_and_read_ids(conn, table)
+    checker = RowChecker(table, known)
+    seen = IdSet()
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as candidates:
+        cursor = conn.cursor()
+        copy_rows = sql.SQL("COPY {} ({}) FROM STDIN").format(
+            sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, table.column_names))
+        )
+        with (
+            open_source(source) as (stream, counter),
+            cursor.copy(copy_rows, writer=QueuedLibpqWriter(cursor)) as copy,
+        ):
+            pending: list[str] = []
+            lines = parse_lines(stream, header=table.column_names, max_line_chars=max_line_chars)
+            try:
+                for number, fields, text in lines:
+                    result.read += 1
+                    if isinstance(fields, Reason):
+                        spool.add(number, text, [fields])
+                        continue
+                    try:
+                        values = checker.check(fields)
+                    except Rejected as rejected:
+                        spool.add(number, fields, rejected.reasons)
+                        continue
+                    key = int(values[0])
+                    if key in existing:
+                        _write_candidate(candidates, number, ALREADY_PRESENT, fields, values)
+                    elif not seen.add(key):
+                        _write_candidate(candidates, number, DUPLICATE_IN_SOURCE, fields, values)
+                    else:
+                        pending.append("\t".join(values))
+                        if len(pending) == _ROWS_PER_WRITE:
+                            copy.write("\n".join(pending) + "\n")
+                            pending.clear()
+                            progress(counter.count)
+            except (OSError, EOFError, zlib.error) as exc:
+                raise SourceError(
+                    source.name, f"reading failed after {counter.count} bytes: {exc}"
+                ) from exc
+            if pending:
+                copy.write("\n".join(pending) + "\n")
+            progress(counter.count)
+        result.inserted = len(seen)
+        _resolve_candidates(conn, table, candidates, spool, result)
+    result.rejected = spool.count
+    result.rejected_by_reason = spool.by_reason
+    return result
+
+
+def _lock_and_read_ids(conn: psycopg.Connection, table: Table) -> tuple[dict[str, IdSet], IdSet]:
+    """Lock `table` against other writers and its parents against change; read their ids."""
+    conn.execute(
+        sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(sql.Identifier(table.name))
+    )
+    if table.parents:
+        conn.execute(
+            sql.SQL("LOCK TABLE {} IN SHARE MODE").format(
+                sql.SQL(", ").join(map(sql.Identifier, table.parents))
+            )
+        )
+        _skip_reference_triggers(conn)
+    known = {parent: _ids_of(conn, parent) for parent in table.parents}
+    return known, _ids_of(conn, table.name)
+
+
+def _ids_of(conn: psycopg.Connection, table_name: str) -> IdSet:
+    ids = IdSet()
+    with conn.cursor(name="hrdata_ids") as cursor:
+        cursor.itersize = 100_000
+        cursor.execute(sql.SQL("SELECT id FROM {}").format(sql.Identifier(table_name)))
+        for (key,) in cursor:
+            ids.add(key)
+    return ids
+
+
+def _skip_reference_triggers(conn: psycopg.Connection) -> bool:
+    """Turn off per-row reference triggers for this transaction, when the role may do so.
+
+    Safe only because every reference is checked in memory while the parents are locked.
+    """
+    try:
+        with conn.transaction():
+            conn.execute("SET LOCAL session_replication_role = replica")
+        return True
+    except psycopg.errors.InsufficientPrivilege:
+        return False
+
+
+def _write_candidate(
+    out: IO[str], number: int, kind: str, fields: list[str], values: list[str]
+) -> None:
+    raw = json.dumps(fields).replace("\\", "\\\\")
+    out.write(f"{number}\t{kind}\t{raw}\t" + "\t".join(values) + "\n")
+
+
+def _resolve_candidates(
+    conn: psycopg.Connection,
+    table: Table,
+    candidates: IO[str],
+    spool: RejectSpool,
+    result: FileResult,
+) -> None:
+    """Skip rows identical to the stored row with their id; reject the ones that differ."""
+    if candidates.tell() == 0:
+        return
+    columns = table.column_names
+    conn.execute(
+        sql.SQL(
+            "CREATE TEMP TABLE hrdata_candidates "
+            "(line bigint, kind text, raw jsonb, {}) ON COMMIT DROP"
+        ).format(
+            sql.SQL(", ").join(
+                sql.SQL("{} {}").format(sql.Identifier(c.name), sql.SQL(c.sql_type))
+                for c in table.columns
+            )
+        )
+    )
+    candidates.seek(0)
+    with conn.cursor().copy("COPY hrdata_candidates FROM STDIN") as copy:
+        while chunk := candidates.read(1 << 20):
+            copy.write(chunk)
+    totals: Counter[str] = Counter(
+        dict(conn.execute("SELECT kind, count(*) FROM hrdata_candidates GROUP BY kind").fetchall())
+    )
+    stored = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in columns)
+    mine = sql.SQL(", ").join(sql.SQL("c.{}").format(sql.Identifier(c)) for c in columns)
+    conflicts = conn.execute(
+        sql.SQL(
+            "SELECT c.line, c.kind, c.raw, {mine}, {stored} FROM hrdata_candidates c "
+            "JOIN {table} t ON t.id = c.id "
+            "WHERE ({mine}) IS DISTINCT FROM ({stored}) ORDER BY c.line"
+        ).format(mine=mine, stored=stored, table=sql.Identifier(table.name))
+    )
+    width = len(columns)
+    for row in conflicts:
+        line, kind, raw = row[0], row[1], row[2]
+        given, kept = row[3 : 3 + width], row[3 + width :]
+        spool.add(line, raw, [_conflict_reason(table, kind, given, kept)])
+        totals[kind] -= 1
+    result.skipped_by_reason.update({kind: count for kind, count in totals.items() if count})
+
+
+def _conflict_reason(
+    table: Table, kind: str, given: tuple[object, ...], kept: tuple[object, ...]
+) -> Reason:
+    differences = ", ".join(
+        f"{name} {mine!s} here vs {theirs!s}"
+        for name, mine, theirs in zip(table.column_names, given, kept, strict=True)
+        if mine != theirs
+    )
+    where = f"in {table.name}" if kind == ALREADY_PRESENT else "earlier in this source"
+    message = f"id {given[0]} already exists {where} with different values ({differences})"
+    return Reason(_CONFLICT_CODES[kind], message, table.key.name)
+
+
+def _record(conn: psycopg.Connection, run_id: str, result: FileResult, spool: RejectSpool) -> None:
+    spool.store(conn)
+    conn.execute(
+        "INSERT INTO load_run_files (run_id, table_name, source, position, status, read, inserted, "
+        "skipped, rejected, skipped_by_reason, rejected_by_reason) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+        (
+            run_id,
+            result.table,
+            result.source,
+            result.position,
+            result.status,
+            result.read,
+            result.inserted,
+            result.skipped,
+            result.rejected,
+            json.dumps(result.skipped_by_reason),
+            json.dumps(result.rejected_by_reason),
+        ),
+    )

@@ -1,0 +1,179 @@
+"""A migration run: resolve every source, load each file in dependency order, summarise."""
+
+from __future__ import annotations
+
+import secrets
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from hrdata.db import connection, init_schema
+from hrdata.errors import DatabaseUnavailable, HrdataError
+from hrdata.ingest.loader import FileResult, RejectLimit, load_file
+from hrdata.ingest.rejects import publish, publish_pending
+from hrdata.ingest.sources import Source, resolve
+from hrdata.settings import Settings
+
+# Session advisory locks held by a live run: (this class, hashtext(run_id)).
+RUN_LOCK_CLASS = 0x6872
+
+
+class LoadFailed(HrdataError):
+    """The database refused a file's rows for a reason validation did not foresee."""
+
+    exit_code = 5
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    status: str = "running"
+    files: list[FileResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "succeeded"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The summary as --json prints it: counts per table, then per file."""
+        tables: dict[str, dict[str, Any]] = {}
+        for result in self.files:
+            entry = tables.setdefault(
+                result.table,
+                {
+                    "read": 0,
+                    "inserted": 0,
+                    "skipped": 0,
+                    "rejected": 0,
+                    "skipped_by_reason": Counter(),
+                    "rejected_by_reason": Counter(),
+                    "files": [],
+                },
+            )
+            for key in ("read", "inserted", "skipped", "rejected"):
+                entry[key] += getattr(result, key)
+            entry["skipped_by_reason"].update(result.skipped_by_reason)
+            entry["rejected_by_reason"].update(result.rejected_by_reason)
+            entry["files"].append(
+                {
+                    "source": result.source,
+                    "status": result.status,
+                    "read": result.read,
+                    "inserted": result.inserted,
+                    "skipped": result.skipped,
+                    "rejected": result.rejected,
+                }
+            )
+        for entry in tables.values():
+            entry["skipped_by_reason"] = dict(entry["skipped_by_reason"])
+            entry["rejected_by_reason"] = dict(entry["rejected_by_reason"])
+        return {"run_id": self.run_id, "status": self.status, "tables": tables}
+
+
+ProgressFactory = Callable[[Source], Callable[[int], None]]
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: UTC time and a random suffix."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def migrate(
+    settings: Settings,
+    specs: list[str],
+    *,
+    table: str | None = None,
+    limit: RejectLimit | None = None,
+    progress: ProgressFactory | None = None,
+) -> RunSummary:
+    """Load every file named by `specs`; each file is atomic, and a re-run is always safe."""
+    sources = resolve(specs, settings, table)
+    limit = limit or RejectLimit()
+    summary = RunSummary(new_run_id())
+    with connection(settings) as conn:
+        where = f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}"
+        try:
+            _start(conn, settings, summary, specs)
+            for position, source in enumerate(sources, start=1):
+                on_progress = progress(source) if progress else (lambda _: None)
+                summary.files.append(
+                    load_file(
+                        conn,
+                        source,
+                        run_id=summary.run_id,
+                        position=position,
+                        limit=limit,
+                        max_line_chars=settings.max_line_bytes,
+                        progress=on_progress,
+                    )
+                )
+            over = any(f.status == "over_reject_limit" for f in summary.files)
+            summary.status = "over_reject_limit" if over else "succeeded"
+            _finish(conn, summary, None)
+            publish(conn, settings, summary.run_id)
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailable(
+                f"lost the connection to PostgreSQL at {where}: {_first_line(exc)}; "
+                "files not finished were not saved; run the migration again"
+            ) from exc
+        except psycopg.Error as exc:
+            _fail(conn, summary, exc)
+            raise LoadFailed(f"PostgreSQL refused the load: {_first_line(exc)}") from exc
+        except HrdataError as exc:
+            _fail(conn, summary, exc)
+            raise
+    return summary
+
+
+def _start(
+    conn: psycopg.Connection, settings: Settings, summary: RunSummary, specs: list[str]
+) -> None:
+    init_schema(conn)
+    _mark_interrupted(conn)
+    publish_pending(conn, settings)
+    conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (RUN_LOCK_CLASS, summary.run_id))
+    conn.execute(
+        "INSERT INTO load_runs (run_id, status, sources) VALUES (%s, 'running', %s)",
+        (summary.run_id, Jsonb(specs)),
+    )
+    conn.commit()
+
+
+def _mark_interrupted(conn: psycopg.Connection) -> None:
+    """Runs still marked running whose process is gone (their lock is free) were interrupted."""
+    running = conn.execute("SELECT run_id FROM load_runs WHERE status = 'running'").fetchall()
+    for (run_id,) in running:
+        free = conn.execute(
+            "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (RUN_LOCK_CLASS, run_id)
+        ).fetchone()
+        if free and free[0]:
+            conn.execute("UPDATE load_runs SET status = 'interrupted' WHERE run_id = %s", (run_id,))
+            conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (RUN_LOCK_CLASS, run_id))
+    conn.commit()
+
+
+def _finish(conn: psycopg.Connection, summary: RunSummary, error: str | None) -> None:
+    conn.execute(
+        "UPDATE load_runs SET status = %s, finished_at = now(), error = %s WHERE run_id = %s",
+        (summary.status, error, summary.run_id),
+    )
+    conn.commit()
+
+
+def _fail(conn: psycopg.Connection, summary: RunSummary, exc: Exception) -> None:
+    summary.status = "failed"
+    try:
+        conn.rollback()
+        _finish(conn, summary, str(exc))
+    except psycopg.Error:
+        pass  # The run stays 'running' and the next run marks it interrupted.
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

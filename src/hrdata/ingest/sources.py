@@ -1,0 +1,173 @@
+"""Where CSV files come from: local files and folders or s3:// URIs, plain or gzip."""
+
+from __future__ import annotations
+
+import gzip
+import io
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+
+from hrdata.dictionary import TABLES, Table, dependency_rank
+from hrdata.dictionary import table as table_named
+from hrdata.errors import SourceError
+from hrdata.s3 import is_s3_uri, s3_client, s3_error, split_s3_uri
+from hrdata.settings import Settings
+
+
+@dataclass(frozen=True)
+class Source:
+    """One file to load into one table."""
+
+    name: str
+    table: Table
+    size: int
+    open_raw: Callable[[], IO[bytes]]
+
+    @property
+    def compressed(self) -> bool:
+        return self.name.lower().endswith(".gz")
+
+
+class CountingReader(io.RawIOBase):
+    """A raw byte stream that counts what it has read, to drive a progress bar."""
+
+    def __init__(self, inner: IO[bytes]) -> None:
+        self.inner = inner
+        self.count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        data = self.inner.read(len(buffer))
+        size = len(data)
+        buffer[:size] = data
+        self.count += size
+        return size
+
+    def close(self) -> None:
+        self.inner.close()
+        super().close()
+
+
+@contextmanager
+def open_source(source: Source) -> Iterator[tuple[BinaryIO, CountingReader]]:
+    """The decompressed byte stream of `source` and the counter of raw bytes read."""
+    try:
+        raw = source.open_raw()
+    except OSError as exc:
+        raise SourceError(source.name, f"cannot be read: {exc.strerror or exc}") from exc
+    counter = CountingReader(raw)
+    buffered = io.BufferedReader(counter, buffer_size=1 << 16)
+    stream: BinaryIO = gzip.GzipFile(fileobj=buffered) if source.compressed else buffered  # type: ignore[assignment]
+    try:
+        yield stream, counter
+    finally:
+        stream.close()
+        counter.close()
+
+
+def table_for(filename: str) -> Table | None:
+    """The table a file is for, from its name: departments.csv, jobs.csv.gz..."""
+    stem = filename.lower().removesuffix(".gz").removesuffix(".csv")
+    return next((t for t in TABLES if t.name == stem), None)
+
+
+def resolve(specs: list[str], settings: Settings, table_name: str | None = None) -> list[Source]:
+    """Every file named by `specs`, matched to its table, in dependency order.
+
+    Raises SourceError for a missing path, an empty or unmatched file, or an S3 problem, before
+    anything is loaded.
+    """
+    forced = table_named(table_name) if table_name else None
+    found: list[Source] = []
+    for spec in specs:
+        found += (
+            _resolve_s3(spec, settings, forced) if is_s3_uri(spec) else _resolve_local(spec, forced)
+        )
+    return sorted(found, key=lambda source: dependency_rank(source.table))
+
+
+def _match(name: str, display: str, forced: Table | None) -> Table:
+    matched = forced or table_for(name)
+    if matched is None:
+        expected = ", ".join(f"{t.name}.csv" for t in TABLES)
+        raise SourceError(
+            display,
+            f"cannot tell which table it is for: name it {expected} (or .csv.gz), or pass --table",
+        )
+    return matched
+
+
+def _local_source(path: Path, table: Table) -> Source:
+    size = path.stat().st_size
+    if size == 0:
+        raise SourceError(str(path), "file is empty")
+    return Source(str(path), table, size, lambda: path.open("rb"))
+
+
+def _resolve_local(spec: str, forced: Table | None) -> list[Source]:
+    path = Path(spec)
+    if not path.exists():
+        raise SourceError(spec, "no such file or directory")
+    if path.is_file():
+        return [_local_source(path, _match(path.name, spec, forced))]
+    files = sorted(p for p in path.iterdir() if p.is_file() and table_for(p.name))
+    if forced is not None:
+        raise SourceError(spec, "--table applies to a single file, not a folder")
+    if not files:
+        expected = ", ".join(f"{t.name}.csv" for t in TABLES)
+        raise SourceError(spec, f"no file named after a table in this folder (expected {expected})")
+    return [_local_source(p, _match(p.name, str(p), None)) for p in files]
+
+
+def _resolve_s3(uri: str, settings: Settings, forced: Table | None) -> list[Source]:
+    bucket, key = split_s3_uri(uri)
+    client = s3_client(settings)
+    try:
+        objects = _list_objects(client, bucket, key)
+    except Exception as exc:
+        raise s3_error(uri, exc) from exc
+    if not objects:
+        raise SourceError(uri, "no such object or prefix")
+    exact = [(k, size) for k, size in objects if k == key]
+    if exact:
+        objects = exact
+    elif forced is not None:
+        raise SourceError(uri, "--table applies to a single object, not a prefix")
+    else:
+        objects = [(k, size) for k, size in objects if table_for(k.rsplit("/", 1)[-1])]
+        if not objects:
+            raise SourceError(uri, "no object under this prefix is named after a table")
+    sources = []
+    for object_key, size in objects:
+        name = f"s3://{bucket}/{object_key}"
+        if size == 0:
+            raise SourceError(name, "object is empty")
+        table = _match(object_key.rsplit("/", 1)[-1], name, forced)
+        sources.append(Source(name, table, size, _s3_opener(client, bucket, object_key, name)))
+    return sources
+
+
+def _list_objects(client: Any, bucket: str, prefix: str) -> list[tuple[str, int]]:
+    found = []
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        found += [(item["Key"], item["Size"]) for item in page.get("Contents", [])]
+    # A prefix without a trailing slash would also match "departments.csv.bak/": keep it exact.
+    if prefix and not prefix.endswith("/"):
+        found = [(k, s) for k, s in found if k == prefix or k.startswith(prefix + "/")]
+    return sorted(found)
+
+
+def _s3_opener(client: Any, bucket: str, key: str, name: str) -> Callable[[], IO[bytes]]:
+    def open_object() -> IO[bytes]:
+        try:
+            body: IO[bytes] = client.get_object(Bucket=bucket, Key=key)["Body"]
+        except Exception as exc:
+            raise s3_error(name, exc) from exc
+        return body
+
+    return open_object

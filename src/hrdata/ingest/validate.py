@@ -1,0 +1,141 @@
+"""Rows checked against the dictionary: every reason a row fails, not only the first.
+
+Each column gets a converter from the raw CSV text to its value in COPY text format; the
+common case (a valid row) runs the converters in one pass, and only a failing row pays for
+collecting each reason separately.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+
+from hrdata.dictionary import MAX_INTEGER, Column, Table
+from hrdata.errors import Reason
+from hrdata.ingest.idset import IdSet
+
+
+class Invalid(Exception):
+    """Raised by a converter; carries the reason."""
+
+    def __init__(self, reason: Reason) -> None:
+        self.reason = reason
+
+
+class Rejected(Exception):
+    """Raised for a row that breaks the rules; carries every reason."""
+
+    def __init__(self, reasons: list[Reason]) -> None:
+        self.reasons = reasons
+
+
+Converter = Callable[[str], str]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_DATE_TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
+_WITH_OFFSET = re.compile(_DATE_TIME + r"(Z|[+-][0-9]{2}:[0-9]{2})")
+_WITHOUT_OFFSET = re.compile(_DATE_TIME)
+
+
+def _integer(column: Column, known: IdSet | None) -> Converter:
+    name = column.name
+
+    def convert(raw: str) -> str:
+        text = raw.strip()
+        if not text:
+            raise Invalid(Reason("missing", f"{name} is empty", name))
+        if not (text.isdigit() and text.isascii()):
+            raise Invalid(Reason("not_an_integer", f"{name} {text!r} is not an integer", name))
+        digits = text.lstrip("0")
+        if not digits or len(digits) > 10 or int(digits) > MAX_INTEGER:
+            message = f"{name} {text} is outside 1..{MAX_INTEGER}"
+            raise Invalid(Reason("out_of_range", message, name))
+        if known is not None and int(digits) not in known:
+            message = f"{name} {digits} does not exist in {column.references}"
+            raise Invalid(Reason("unknown_reference", message, name))
+        return digits
+
+    return convert
+
+
+def _string(column: Column) -> Converter:
+    name, limit = column.name, column.max_length or 0
+
+    def convert(raw: str) -> str:
+        text = raw.strip()
+        if not text:
+            raise Invalid(Reason("missing", f"{name} is empty", name))
+        if len(text) > limit:
+            message = f"{name} has {len(text)} characters, more than {limit}"
+            raise Invalid(Reason("too_long", message, name))
+        if _CONTROL.search(text):
+            raise Invalid(Reason("control_character", f"{name} contains a control character", name))
+        # Backslash is COPY's escape character; tabs and newlines cannot get here.
+        return text.replace("\\", "\\\\") if "\\" in text else text
+
+    return convert
+
+
+def _datetime(column: Column) -> Converter:
+    name = column.name
+
+    def convert(raw: str) -> str:
+        text = raw.strip()
+        if not text:
+            raise Invalid(Reason("missing", f"{name} is empty", name))
+        match = _WITH_OFFSET.fullmatch(text)
+        if match is None:
+            if _WITHOUT_OFFSET.fullmatch(text):
+                message = f"{name} {text!r} has no offset (Z or +hh:mm); it is not guessed"
+                raise Invalid(Reason("missing_offset", message, name))
+            message = f"{name} {text!r} is not an ISO 8601 date and time like 2021-11-07T02:48:42Z"
+            raise Invalid(Reason("invalid_datetime", message, name))
+        try:
+            instant = datetime.fromisoformat(text)
+            if match.group(1) == "Z":
+                return text  # PostgreSQL reads this form exactly as written.
+            return instant.astimezone(UTC).isoformat()
+        except (ValueError, OverflowError) as exc:
+            message = f"{name} {text!r} is not a real instant: {exc}"
+            raise Invalid(Reason("impossible_datetime", message, name)) from exc
+
+    return convert
+
+
+def converter(column: Column, known_ids: Mapping[str, IdSet]) -> Converter:
+    """The converter for `column`; references are checked against `known_ids[parent]`."""
+    if column.type == "integer":
+        return _integer(column, known_ids[column.references] if column.references else None)
+    if column.type == "string":
+        return _string(column)
+    return _datetime(column)
+
+
+class RowChecker:
+    """Checks raw rows of one table and turns valid ones into COPY values."""
+
+    def __init__(self, table: Table, known_ids: Mapping[str, IdSet]) -> None:
+        self.table = table
+        self.width = len(table.columns)
+        self._converters = [converter(c, known_ids) for c in table.columns]
+        self._pairs = list(zip(self._converters, range(self.width), strict=True))
+
+    def check(self, fields: list[str]) -> list[str]:
+        """COPY values for a valid row; raises Rejected with every reason it is not valid."""
+        if len(fields) != self.width:
+            message = f"expected {self.width} fields, found {len(fields)}"
+            raise Rejected([Reason("wrong_field_count", message)])
+        try:
+            return [convert(fields[i]) for convert, i in self._pairs]
+        except Invalid:
+            raise Rejected(self._reasons(fields)) from None
+
+    def _reasons(self, fields: list[str]) -> list[Reason]:
+        reasons = []
+        for convert, value in zip(self._converters, fields, strict=True):
+            try:
+                convert(value)
+            except Invalid as problem:
+                reasons.append(problem.reason)
+        return reasons

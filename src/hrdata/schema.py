@@ -1,0 +1,118 @@
+"""What derives from the data dictionary: the DDL and the documentation of every table."""
+
+from __future__ import annotations
+
+from psycopg import sql
+
+from hrdata.dictionary import TABLES, Column, Table
+
+
+def _column_definition(column: Column) -> sql.Composed:
+    parts: list[sql.Composable] = [
+        sql.Identifier(column.name),
+        sql.SQL(column.sql_type),
+        sql.SQL("NOT NULL"),
+    ]
+    if column.primary_key:
+        parts.append(sql.SQL("PRIMARY KEY"))
+    if column.type == "integer":
+        parts.append(sql.SQL("CHECK ({} > 0)").format(sql.Identifier(column.name)))
+    if column.max_length is not None:
+        parts.append(
+            sql.SQL("CHECK (char_length({}) <= {})").format(
+                sql.Identifier(column.name), sql.Literal(column.max_length)
+            )
+        )
+    if column.references:
+        parts.append(sql.SQL("REFERENCES {} (id)").format(sql.Identifier(column.references)))
+    return sql.SQL(" ").join(parts)
+
+
+def create_table(table: Table) -> sql.Composed:
+    """CREATE TABLE IF NOT EXISTS for a dictionary table, with keys and references."""
+    return sql.SQL("CREATE TABLE IF NOT EXISTS {} ({})").format(
+        sql.Identifier(table.name),
+        sql.SQL(", ").join(_column_definition(c) for c in table.columns),
+    )
+
+
+def add_missing_columns(table: Table) -> list[sql.Composed]:
+    """ALTER TABLE ... ADD COLUMN IF NOT EXISTS for each column: upgrades an older schema."""
+    return [
+        sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {}").format(
+            sql.Identifier(table.name), _column_definition(column)
+        )
+        for column in table.columns
+        if not column.primary_key
+    ]
+
+
+# Bookkeeping tables: runs, the files each run loaded, and every rejected row.
+BOOKKEEPING = (
+    """CREATE TABLE IF NOT EXISTS load_runs (
+        run_id text PRIMARY KEY,
+        started_at timestamptz NOT NULL DEFAULT now(),
+        finished_at timestamptz,
+        status text NOT NULL,
+        sources jsonb NOT NULL,
+        error text
+    )""",
+    """CREATE TABLE IF NOT EXISTS load_run_files (
+        run_id text NOT NULL REFERENCES load_runs (run_id),
+        table_name text NOT NULL,
+        source text NOT NULL,
+        position integer NOT NULL,
+        status text NOT NULL,
+        read bigint NOT NULL,
+        inserted bigint NOT NULL,
+        skipped bigint NOT NULL,
+        rejected bigint NOT NULL,
+        skipped_by_reason jsonb NOT NULL,
+        rejected_by_reason jsonb NOT NULL,
+        rejects_log text,
+        finished_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (run_id, table_name, source)
+    )""",
+    """CREATE TABLE IF NOT EXISTS rejected_rows (
+        id bigserial PRIMARY KEY,
+        run_id text NOT NULL,
+        table_name text NOT NULL,
+        source text NOT NULL,
+        line bigint,
+        raw jsonb NOT NULL,
+        reasons jsonb NOT NULL,
+        rejected_at timestamptz NOT NULL DEFAULT now()
+    )""",
+    "CREATE INDEX IF NOT EXISTS rejected_rows_by_table ON rejected_rows (table_name, id)",
+    "CREATE INDEX IF NOT EXISTS rejected_rows_by_run ON rejected_rows (run_id)",
+)
+
+SCHEMA_STATEMENTS: tuple[sql.SQL | sql.Composed, ...] = (
+    *(statement for t in TABLES for statement in (create_table(t), *add_missing_columns(t))),
+    *(sql.SQL(statement) for statement in BOOKKEEPING),
+)
+
+
+def dictionary_markdown() -> str:
+    """docs/dictionary.md, generated from the dictionary (a test keeps the file current)."""
+    lines = [
+        "# Data dictionary",
+        "",
+        "Generated from `src/hrdata/dictionary.py` by `hrdata dictionary`; do not edit by hand.",
+        "",
+    ]
+    for t in TABLES:
+        lines += [
+            f"## {t.name}",
+            "",
+            t.description,
+            "",
+            "| column | type | PostgreSQL | meaning | rules |",
+            "|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {c.name} | {c.type} | {c.sql_type} | {c.description} | {c.rules()} |"
+            for c in t.columns
+        ]
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,63 @@
+"""Settings from the environment (prefix HRDATA_), an optional .env file, and secret files."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything hrdata can be configured with. Built once at an entry point, then passed."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="HRDATA_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    database_url: SecretStr | None = Field(
+        default=None,
+        description="PostgreSQL URL; when unset hrdata starts an embedded server under `home`.",
+    )
+    home: Path = Field(
+        default=Path(".hrdata"),
+        description="Folder for the embedded database, logs and temporary files.",
+    )
+    log_uri: str | None = Field(
+        default=None,
+        description="Where reject logs (JSON Lines) go: a folder or s3://bucket/prefix/. "
+        "Defaults to <home>/logs.",
+    )
+    s3_region: str | None = Field(default=None, description="AWS region for S3.")
+    s3_endpoint_url: str | None = Field(
+        default=None, description="Endpoint of an S3-compatible store (MinIO, moto...)."
+    )
+    copy_buffer_bytes: int = Field(
+        default=1 << 20, gt=0, description="Bytes buffered before each write to COPY."
+    )
+    max_line_bytes: int = Field(
+        default=1 << 20, gt=0, description="Longest CSV line accepted; longer lines are rejected."
+    )
+    connect_timeout_seconds: int = Field(default=10, gt=0)
+
+    @field_validator("log_uri")
+    @classmethod
+    def _strip_trailing_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else value
+
+    @property
+    def logs_location(self) -> str:
+        return self.log_uri or str(self.home / "logs")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, .env and secret files, with explicit overrides on top.
+
+    Secrets (the database URL, say) may be files named after the variable in HRDATA_SECRETS_DIR.
+    """
+    secrets_dir = os.environ.get("HRDATA_SECRETS_DIR")
+    return Settings(_secrets_dir=secrets_dir, **overrides)  # type: ignore[arg-type]

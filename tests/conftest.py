@@ -1,0 +1,67 @@
+"""Fixtures: a real PostgreSQL for the whole session (embedded, or HRDATA_DATABASE_URL), and
+an empty schema built from the dictionary for every test."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+
+from hrdata.db import init_schema, start_embedded, stop_embedded
+from hrdata.dictionary import TABLES
+from hrdata.settings import Settings
+
+CHALLENGE = Path(__file__).resolve().parents[1] / "data" / "challenge"
+BOOKKEEPING_TABLES = ("rejected_rows", "load_run_files", "load_runs")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database of its own for this test session, on the external or the embedded server."""
+    external = os.environ.get("HRDATA_DATABASE_URL")
+    if not external:
+        home = tmp_path_factory.mktemp("embedded")
+        url = start_embedded(home)
+        yield url
+        stop_embedded(home)
+        return
+    name = f"hrdata_test_{secrets.token_hex(4)}"
+    with psycopg.connect(external, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    yield make_conninfo(external, dbname=name)
+    with psycopg.connect(external, autocommit=True) as admin:
+        admin.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    """Settings for one test: the session's database, a home folder of the test's own."""
+    return Settings(_env_file=None, database_url=database_url, home=tmp_path / "home")  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def db(settings: Settings, database_url: str) -> Iterator[psycopg.Connection]:
+    """A connection to an empty schema, freshly built from the dictionary."""
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        init_schema(conn)
+        names = [t.name for t in TABLES] + list(BOOKKEEPING_TABLES)
+        conn.execute(
+            sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
+                sql.SQL(", ").join(map(sql.Identifier, names))
+            )
+        )
+        yield conn
+
+
+def count(conn: psycopg.Connection, table: str) -> int:
+    row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()
+    assert row is not None
+    return int(row[0])

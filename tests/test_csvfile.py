@@ -1,0 +1,77 @@
+"""CSV lines: endings, BOM, header, quotes and broken bytes, each line numbered."""
+
+from __future__ import annotations
+
+import io
+
+from hrdata.errors import Reason
+from hrdata.ingest.csvfile import parse_lines
+
+HEADER = ("id", "department")
+
+
+def parse(data: bytes, max_line_chars: int = 1000) -> list[tuple[int, object, str]]:
+    return list(parse_lines(io.BytesIO(data), header=HEADER, max_line_chars=max_line_chars))
+
+
+def fields_of(data: bytes) -> list[object]:
+    return [fields for _, fields, _ in parse(data)]
+
+
+def test_reads_crlf_lines_with_their_numbers() -> None:
+    assert [(1, ["1", "Sales"], "1,Sales"), (2, ["2", "HR"], "2,HR")] == parse(
+        b"1,Sales\r\n2,HR\r\n"
+    )
+
+
+def test_skips_a_header_line() -> None:
+    assert [["1", "Sales"]] == fields_of(b"id,department\n1,Sales\n")
+
+
+def test_header_with_blanks_and_capitals_is_still_a_header() -> None:
+    assert [["1", "Sales"]] == fields_of(b" ID , Department\r\n1,Sales\r\n")
+
+
+def test_first_line_that_is_not_the_header_is_data() -> None:
+    assert [["id", "jobs"], ["1", "Sales"]] == fields_of(b"id,jobs\n1,Sales\n")
+
+
+def test_only_the_first_line_can_be_a_header() -> None:
+    assert [["1", "Sales"], ["id", "department"]] == fields_of(b"1,Sales\nid,department\n")
+
+
+def test_strips_a_utf8_byte_order_mark() -> None:
+    assert [["1", "Sales"]] == fields_of(b"\xef\xbb\xbfid,department\n1,Sales\n")
+
+
+def test_quoted_field_may_hold_commas_and_quotes() -> None:
+    assert [["1", 'Sales, "EMEA"']] == fields_of(b'1, "Sales, ""EMEA"""\n')
+
+
+def test_ignores_blank_lines_but_keeps_numbering() -> None:
+    assert [(1, ["1", "A"], "1,A"), (3, ["2", "B"], "2,B")] == parse(b"1,A\n\n2,B\n")
+
+
+def test_last_line_without_newline_is_read() -> None:
+    assert [["1", "A"], ["2", "B"]] == fields_of(b"1,A\n2,B")
+
+
+def test_unbalanced_quote_rejects_only_its_own_line() -> None:
+    lines = parse(b'1,"Sales\n2,HR\n')
+
+    assert isinstance(lines[0][1], Reason) and lines[0][1].code == "unbalanced_quotes"
+    assert (2, ["2", "HR"], "2,HR") == lines[1]
+
+
+def test_bytes_that_are_not_utf8_reject_the_line() -> None:
+    lines = parse(b"1,Sa\xffles\n2,HR\n")
+
+    assert isinstance(lines[0][1], Reason) and lines[0][1].code == "invalid_utf8"
+    assert ["2", "HR"] == lines[1][1]
+
+
+def test_line_over_the_limit_is_rejected_and_reading_goes_on() -> None:
+    lines = parse(b"1," + b"x" * 5000 + b"\n2,HR\n", max_line_chars=100)
+
+    assert isinstance(lines[0][1], Reason) and lines[0][1].code == "line_too_long"
+    assert (2, ["2", "HR"], "2,HR") == lines[1]

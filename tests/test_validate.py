@@ -1,0 +1,104 @@
+"""Row rules of SPEC §1-2, checked without a database."""
+
+from __future__ import annotations
+
+import pytest
+
+from hrdata.dictionary import table
+from hrdata.ingest.idset import IdSet
+from hrdata.ingest.validate import Rejected, RowChecker
+
+EMPLOYEES = table("hired_employees")
+
+
+def checker() -> RowChecker:
+    return RowChecker(EMPLOYEES, {"departments": IdSet([1, 2]), "jobs": IdSet([10])})
+
+
+def codes(fields: list[str]) -> list[tuple[str | None, str]]:
+    with pytest.raises(Rejected) as rejected:
+        checker().check(fields)
+    return [(r.column, r.code) for r in rejected.value.reasons]
+
+
+def test_valid_row_becomes_copy_values() -> None:
+    values = checker().check(["1", " Ada Lovelace ", "2021-11-07T02:48:42Z", "2", "10"])
+
+    assert ["1", "Ada Lovelace", "2021-11-07T02:48:42Z", "2", "10"] == values
+
+
+def test_leading_zeros_are_the_same_id() -> None:
+    assert "7" == checker().check(["007", "A", "2021-01-01T00:00:00Z", "1", "10"])[0]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    ["7.0", "1e3", "-1", "0", "000", "\uff13", "3000000000", "+5", "1 2", "9" * 30],
+)
+def test_rejects_ids_that_are_not_positive_32_bit_integers(raw: str) -> None:
+    assert codes([raw, "A", "2021-01-01T00:00:00Z", "1", "10"])[0][0] == "id"
+
+
+def test_reports_every_reason_not_only_the_first() -> None:
+    assert [
+        ("id", "not_an_integer"),
+        ("name", "missing"),
+        ("datetime", "missing_offset"),
+        ("department_id", "unknown_reference"),
+        ("job_id", "missing"),
+    ] == codes(["x", "  ", "2021-01-01T00:00:00", "3", ""])
+
+
+def test_rejects_datetime_without_offset() -> None:
+    assert [("datetime", "missing_offset")] == codes(["1", "A", "2021-11-07T02:48:42", "1", "10"])
+
+
+def test_rejects_impossible_date() -> None:
+    assert [("datetime", "impossible_datetime")] == codes(
+        ["1", "A", "2021-02-30T10:00:00Z", "1", "10"]
+    )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "2021-11-07",
+        "07/11/2021 02:48",
+        "2021-11-07T02:48:42+0100",
+        "yesterday",
+        "2021-11-07 02:48:42Z",
+    ],
+)
+def test_rejects_datetimes_that_are_not_iso_8601_with_offset(raw: str) -> None:
+    assert [("datetime", "invalid_datetime")] == codes(["1", "A", raw, "1", "10"])
+
+
+def test_converts_an_offset_to_utc() -> None:
+    values = checker().check(["1", "A", "2021-01-01T01:30:00+02:00", "1", "10"])
+
+    assert "2020-12-31T23:30:00+00:00" == values[2]
+
+
+def test_rejects_unknown_department_naming_the_missing_id() -> None:
+    with pytest.raises(Rejected) as rejected:
+        checker().check(["1", "A", "2021-01-01T00:00:00Z", "99", "10"])
+
+    assert "department_id 99 does not exist in departments" == rejected.value.reasons[0].message
+
+
+def test_rejects_wrong_number_of_fields_as_a_whole() -> None:
+    assert [(None, "wrong_field_count")] == codes(["1", "A", "2021-01-01T00:00:00Z", "1"])
+
+
+def test_rejects_name_longer_than_the_bound() -> None:
+    assert [("name", "too_long")] == codes(["1", "A" * 256, "2021-01-01T00:00:00Z", "1", "10"])
+
+
+def test_rejects_name_with_control_characters() -> None:
+    assert [("name", "control_character")] == codes(
+        ["1", "A\x00B", "2021-01-01T00:00:00Z", "1", "10"]
+    )
+
+
+def test_escapes_backslash_for_copy() -> None:
+    assert "A\\\\N" == checker().check(["1", "A\\N", "2021-01-01T00:00:00Z", "1", "10"])[1]
