@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table as RichTable
@@ -21,12 +22,31 @@ from hrdata.settings import Settings, load_settings
 EXIT_OVER_REJECT_LIMIT = 3
 
 
-@click.group()
+class _Failed(click.ClickException):
+    """An HrdataError shown as one `Error: ...` line, with the error's own exit code."""
+
+    def __init__(self, error: HrdataError) -> None:
+        super().__init__(str(error))
+        self.exit_code = error.exit_code  # type: ignore[misc]  # click reads it per instance
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HrdataError as exc:
+            raise _Failed(exc) from exc
+
+
+@click.group(cls=_Group)
 @click.version_option(package_name="hrdata")
 @click.pass_context
 def cli(ctx: click.Context) -> None:
     """hrdata: HR data from CSV (local or S3) into PostgreSQL, every row validated."""
-    ctx.obj = load_settings()
+    try:
+        ctx.obj = load_settings()
+    except ValidationError as exc:
+        raise click.ClickException(f"invalid settings: {exc}") from exc
 
 
 def _settings() -> Settings:
@@ -168,16 +188,6 @@ def db_stop() -> None:
 
 
 def main() -> None:
-    """Entry point: run the CLI, turning HrdataError into one line on stderr and an exit code."""
+    """Entry point of the `hrdata` console script."""
     logging.basicConfig(level=logging.WARNING, format="%(message)s")
-    try:
-        cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
-        sys.exit(130)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except HrdataError as exc:
-        click.echo(f"Error: {exc}", err=True)
-        sys.exit(exc.exit_code)
+    cli()

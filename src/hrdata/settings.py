@@ -36,8 +36,8 @@ class Settings(BaseSettings):
     s3_endpoint_url: str | None = Field(
         default=None, description="Endpoint of an S3-compatible store (MinIO, moto...)."
     )
-    copy_buffer_bytes: int = Field(
-        default=1 << 20, gt=0, description="Bytes buffered before each write to COPY."
+    copy_batch_rows: int = Field(
+        default=4096, gt=0, description="Rows sent to COPY in each write during a migration."
     )
     max_line_bytes: int = Field(
         default=1 << 20, gt=0, description="Longest CSV line accepted; longer lines are rejected."

@@ -36,7 +36,6 @@ from hrdata.ingest.validate import Rejected, RowChecker
 ALREADY_PRESENT = "already_present"
 DUPLICATE_IN_SOURCE = "duplicate_in_source"
 _CONFLICT_CODES = {ALREADY_PRESENT: "conflict", DUPLICATE_IN_SOURCE: "duplicate_conflict"}
-_ROWS_PER_WRITE = 4096
 
 Progress = Callable[[int], None]
 
@@ -88,6 +87,15 @@ class RejectLimit:
         return False
 
 
+@dataclass(frozen=True)
+class LoadOptions:
+    """How files are read and written: reject limit, longest line, rows per COPY write."""
+
+    limit: RejectLimit = RejectLimit()
+    max_line_chars: int = 1 << 20
+    rows_per_write: int = 4096
+
+
 class _OverLimit(Exception):
     def __init__(self, result: FileResult) -> None:
         self.result = result
@@ -99,20 +107,19 @@ def load_file(
     *,
     run_id: str,
     position: int,
-    limit: RejectLimit,
-    max_line_chars: int,
+    options: LoadOptions,
     progress: Progress = lambda _: None,
 ) -> FileResult:
     """Load `source` into its table and record its rejects, atomically; return the counts.
 
-    When the rejects exceed `limit`, none of the file's rows are kept but its rejects are.
+    When the rejects exceed the limit, none of the file's rows are kept but its rejects are.
     """
     spool = RejectSpool(run_id, source.table.name, source.name)
     try:
         try:
             with conn.transaction():
-                result = _load(conn, source, spool, position, max_line_chars, progress)
-                if limit.exceeded(result.rejected, result.read):
+                result = _load(conn, source, spool, position, options, progress)
+                if options.limit.exceeded(result.rejected, result.read):
                     raise _OverLimit(result)
                 _record(conn, run_id, result, spool)
         except _OverLimit as over:
@@ -131,7 +138,7 @@ def _load(
     source: Source,
     spool: RejectSpool,
     position: int,
-    max_line_chars: int,
+    options: LoadOptions,
     progress: Progress,
 ) -> FileResult:
     table = source.table
@@ -149,7 +156,9 @@ def _load(
             cursor.copy(copy_rows, writer=QueuedLibpqWriter(cursor)) as copy,
         ):
             pending: list[str] = []
-            lines = parse_lines(stream, header=table.column_names, max_line_chars=max_line_chars)
+            lines = parse_lines(
+                stream, header=table.column_names, max_line_chars=options.max_line_chars
+            )
             try:
                 for number, fields, text in lines:
                     result.read += 1
@@ -168,7 +177,7 @@ def _load(
                         _write_candidate(candidates, number, DUPLICATE_IN_SOURCE, fields, values)
                     else:
                         pending.append("\t".join(values))
-                        if len(pending) == _ROWS_PER_WRITE:
+                        if len(pending) == options.rows_per_write:
                             copy.write("\n".join(pending) + "\n")
                             pending.clear()
                             progress(counter.count)

@@ -14,7 +14,7 @@ from psycopg.types.json import Jsonb
 
 from hrdata.db import connection, init_schema
 from hrdata.errors import DatabaseUnavailable, HrdataError
-from hrdata.ingest.loader import FileResult, RejectLimit, load_file
+from hrdata.ingest.loader import FileResult, LoadOptions, RejectLimit, load_file
 from hrdata.ingest.rejects import publish, publish_pending
 from hrdata.ingest.sources import Source, resolve
 from hrdata.settings import Settings
@@ -93,7 +93,11 @@ def migrate(
 ) -> RunSummary:
     """Load every file named by `specs`; each file is atomic, and a re-run is always safe."""
     sources = resolve(specs, settings, table)
-    limit = limit or RejectLimit()
+    options = LoadOptions(
+        limit=limit or RejectLimit(),
+        max_line_chars=settings.max_line_bytes,
+        rows_per_write=settings.copy_batch_rows,
+    )
     summary = RunSummary(new_run_id())
     with connection(settings) as conn:
         where = f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}"
@@ -107,8 +111,7 @@ def migrate(
                         source,
                         run_id=summary.run_id,
                         position=position,
-                        limit=limit,
-                        max_line_chars=settings.max_line_bytes,
+                        options=options,
                         progress=on_progress,
                     )
                 )

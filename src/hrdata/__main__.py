@@ -1,0 +1,5 @@
+"""`python -m hrdata` runs the CLI."""
+
+from hrdata.cli import main
+
+main()

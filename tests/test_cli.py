@@ -1,0 +1,130 @@
+"""The `hrdata` command: output, exit codes and one-line errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import click
+import psycopg
+import pytest
+from click.testing import CliRunner, Result
+
+from conftest import CHALLENGE
+from hrdata.cli import EXIT_OVER_REJECT_LIMIT, cli
+from hrdata.settings import Settings
+
+Invoke = Callable[..., Result]
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def commands(group: click.Group) -> list[click.Command]:
+    found: list[click.Command] = []
+    for command in group.commands.values():
+        found.append(command)
+        if isinstance(command, click.Group):
+            found += commands(command)
+    return found
+
+
+@pytest.fixture
+def run(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
+    """Invoke the CLI with the test's settings in the environment and no .env file around."""
+    monkeypatch.chdir(tmp_path)
+    assert settings.database_url is not None
+    env = {
+        "HRDATA_DATABASE_URL": settings.database_url.get_secret_value(),
+        "HRDATA_HOME": str(settings.home),
+    }
+
+    def invoke(*args: str, **extra_env: str) -> Result:
+        return CliRunner().invoke(cli, list(args), env={**env, **extra_env})
+
+    return invoke
+
+
+@pytest.mark.parametrize("command", commands(cli), ids=lambda c: c.name)
+def test_every_command_has_help(command: click.Command) -> None:
+    assert command.help
+
+
+def test_migrate_json_prints_one_object_with_counts_per_table(
+    run: Invoke, db: psycopg.Connection
+) -> None:
+    result = run("migrate", str(CHALLENGE), "--json")
+
+    report = json.loads(result.stdout)
+    assert 0 == result.exit_code
+    assert {
+        "read": 1999,
+        "inserted": 1930,
+        "skipped": 0,
+        "rejected": 69,
+        "rejected_by_reason": {"missing": 69},
+    } == {
+        k: report["tables"]["hired_employees"][k]
+        for k in ("read", "inserted", "skipped", "rejected", "rejected_by_reason")
+    }
+    assert ["departments", "jobs", "hired_employees"] == list(report["tables"])
+
+
+def test_migrate_prints_a_summary_table(run: Invoke, db: psycopg.Connection) -> None:
+    result = run("migrate", str(CHALLENGE))
+
+    assert "hired_employees" in result.stdout and "missing 69" in result.stdout
+
+
+def test_over_reject_limit_exits_non_zero(run: Invoke, db: psycopg.Connection) -> None:
+    result = run("migrate", str(CHALLENGE), "--max-rejects", "1%", "--json")
+
+    assert EXIT_OVER_REJECT_LIMIT == result.exit_code
+    assert (
+        "over_reject_limit"
+        == json.loads(result.stdout)["tables"]["hired_employees"]["files"][0]["status"]
+    )
+
+
+def test_missing_path_is_one_line_naming_it(
+    run: Invoke, db: psycopg.Connection, tmp_path: Path
+) -> None:
+    result = run("migrate", str(tmp_path / "nowhere"))
+
+    assert (2, f"Error: {tmp_path / 'nowhere'}: no such file or directory\n") == (
+        result.exit_code,
+        result.stderr,
+    )
+
+
+def test_bad_max_rejects_is_refused(run: Invoke, db: psycopg.Connection) -> None:
+    result = run("migrate", str(CHALLENGE), "--max-rejects", "lots")
+
+    assert 2 == result.exit_code and "--max-rejects 'lots'" in result.stderr
+
+
+def test_unknown_table_is_refused(run: Invoke, db: psycopg.Connection) -> None:
+    result = run("migrate", str(CHALLENGE / "jobs.csv"), "--table", "staff")
+
+    assert 2 == result.exit_code and "unknown table 'staff'" in result.stderr
+
+
+def test_database_down_names_the_server_and_not_the_password(run: Invoke, tmp_path: Path) -> None:
+    url = "postgresql://hrdata:not-the-password@127.0.0.1:1/hrdata"
+
+    result = run("migrate", str(CHALLENGE), HRDATA_DATABASE_URL=url)
+
+    assert 4 == result.exit_code
+    assert "cannot connect to PostgreSQL at 127.0.0.1:1/hrdata" in result.stderr
+    assert "not-the-password" not in result.stderr
+
+
+def test_init_db_is_idempotent(run: Invoke, db: psycopg.Connection) -> None:
+    results = [run("init-db"), run("init-db")]
+
+    assert [0, 0] == [r.exit_code for r in results]
+
+
+def test_dictionary_doc_is_current(run: Invoke) -> None:
+    result = run("dictionary", "--check", str(DOCS / "dictionary.md"))
+
+    assert 0 == result.exit_code, result.output
