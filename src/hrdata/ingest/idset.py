@@ -3,7 +3,7 @@ not with the number of rows read (8M dense ids take about 1 MB, a Python set abo
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 _BLOCK_BITS = 16
 _BLOCK_MASK = (1 << _BLOCK_BITS) - 1
@@ -42,6 +42,13 @@ class IdSet:
         block[byte] |= mask
         self._count += 1
         return True
+
+    def __iter__(self) -> Iterator[int]:
+        for high, block in sorted(self._blocks.items()):
+            for byte_index, byte in enumerate(block):
+                if byte:
+                    base = (high << _BLOCK_BITS) + (byte_index << 3)
+                    yield from (base + bit for bit in range(8) if byte & (1 << bit))
 
     def __len__(self) -> int:
         return self._count

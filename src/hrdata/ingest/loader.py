@@ -31,7 +31,7 @@ from hrdata.ingest.csvfile import parse_lines
 from hrdata.ingest.idset import IdSet
 from hrdata.ingest.rejects import RejectSpool
 from hrdata.ingest.sources import Source, open_source
-from hrdata.ingest.validate import Rejected, RowChecker
+from hrdata.ingest.validate import Ids, Rejected, RowChecker
 
 ALREADY_PRESENT = "already_present"
 DUPLICATE_IN_SOURCE = "duplicate_in_source"
@@ -195,7 +195,7 @@ def _load(
     return result
 
 
-def _lock_and_read_ids(conn: psycopg.Connection, table: Table) -> tuple[dict[str, IdSet], IdSet]:
+def _lock_and_read_ids(conn: psycopg.Connection, table: Table) -> tuple[dict[str, Ids], Ids]:
     """Lock `table` against other writers and its parents against change; read their ids."""
     conn.execute(
         sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(sql.Identifier(table.name))
@@ -207,8 +207,14 @@ def _lock_and_read_ids(conn: psycopg.Connection, table: Table) -> tuple[dict[str
             )
         )
         _skip_reference_triggers(conn)
-    known = {parent: _ids_of(conn, parent) for parent in table.parents}
-    return known, _ids_of(conn, table.name)
+    known = {parent: _small_as_set(_ids_of(conn, parent)) for parent in table.parents}
+    return known, _small_as_set(_ids_of(conn, table.name))
+
+
+def _small_as_set(ids: IdSet) -> Ids:
+    # A frozenset answers `in` in C, several times faster than the bitmap; small tables
+    # (every parent, and an empty table on a first load) fit one easily.
+    return frozenset(ids) if len(ids) <= 100_000 else ids
 
 
 def _ids_of(conn: psycopg.Connection, table_name: str) -> IdSet:

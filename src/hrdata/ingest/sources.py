@@ -42,9 +42,12 @@ class CountingReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self.inner.read(len(buffer))
-        size = len(data)
-        buffer[:size] = data
+        if hasattr(self.inner, "readinto"):
+            size: int = self.inner.readinto(buffer)
+        else:
+            data = self.inner.read(len(buffer))
+            size = len(data)
+            buffer[:size] = data
         self.count += size
         return size
 

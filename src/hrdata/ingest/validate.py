@@ -10,10 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from operator import call
 
 from hrdata.dictionary import MAX_INTEGER, Column, Table
 from hrdata.errors import Reason
 from hrdata.ingest.idset import IdSet
+
+# Ids of a referenced table: a plain set when small (fastest lookups), else a bitmap.
+Ids = IdSet | frozenset[int]
 
 
 class Invalid(Exception):
@@ -38,7 +42,7 @@ _WITH_OFFSET = re.compile(_DATE_TIME + r"(Z|[+-][0-9]{2}:[0-9]{2})")
 _WITHOUT_OFFSET = re.compile(_DATE_TIME)
 
 
-def _integer(column: Column, known: IdSet | None) -> Converter:
+def _integer(column: Column, known: Ids | None) -> Converter:
     name = column.name
 
     def convert(raw: str) -> str:
@@ -47,14 +51,16 @@ def _integer(column: Column, known: IdSet | None) -> Converter:
             raise Invalid(Reason("missing", f"{name} is empty", name))
         if not (text.isdigit() and text.isascii()):
             raise Invalid(Reason("not_an_integer", f"{name} {text!r} is not an integer", name))
-        digits = text.lstrip("0")
-        if not digits or len(digits) > 10 or int(digits) > MAX_INTEGER:
+        digits = text if len(text) <= 10 else text.lstrip("0")
+        # Longer than 10 digits is out of range anyway (and int() refuses huge strings).
+        value = int(digits or "0") if len(digits) <= 10 else 0
+        if not 0 < value <= MAX_INTEGER:
             message = f"{name} {text} is outside 1..{MAX_INTEGER}"
             raise Invalid(Reason("out_of_range", message, name))
-        if known is not None and int(digits) not in known:
-            message = f"{name} {digits} does not exist in {column.references}"
+        if known is not None and value not in known:
+            message = f"{name} {value} does not exist in {column.references}"
             raise Invalid(Reason("unknown_reference", message, name))
-        return digits
+        return text if text[0] != "0" else str(value)
 
     return convert
 
@@ -93,7 +99,7 @@ def _datetime(column: Column) -> Converter:
             raise Invalid(Reason("invalid_datetime", message, name))
         try:
             instant = datetime.fromisoformat(text)
-            if match.group(1) == "Z":
+            if text[-1] == "Z":
                 return text  # PostgreSQL reads this form exactly as written.
             return instant.astimezone(UTC).isoformat()
         except (ValueError, OverflowError) as exc:
@@ -103,7 +109,7 @@ def _datetime(column: Column) -> Converter:
     return convert
 
 
-def converter(column: Column, known_ids: Mapping[str, IdSet]) -> Converter:
+def converter(column: Column, known_ids: Mapping[str, Ids]) -> Converter:
     """The converter for `column`; references are checked against `known_ids[parent]`."""
     if column.type == "integer":
         return _integer(column, known_ids[column.references] if column.references else None)
@@ -115,11 +121,10 @@ def converter(column: Column, known_ids: Mapping[str, IdSet]) -> Converter:
 class RowChecker:
     """Checks raw rows of one table and turns valid ones into COPY values."""
 
-    def __init__(self, table: Table, known_ids: Mapping[str, IdSet]) -> None:
+    def __init__(self, table: Table, known_ids: Mapping[str, Ids]) -> None:
         self.table = table
         self.width = len(table.columns)
         self._converters = [converter(c, known_ids) for c in table.columns]
-        self._pairs = list(zip(self._converters, range(self.width), strict=True))
 
     def check(self, fields: list[str]) -> list[str]:
         """COPY values for a valid row; raises Rejected with every reason it is not valid."""
@@ -127,7 +132,7 @@ class RowChecker:
             message = f"expected {self.width} fields, found {len(fields)}"
             raise Rejected([Reason("wrong_field_count", message)])
         try:
-            return [convert(fields[i]) for convert, i in self._pairs]
+            return list(map(call, self._converters, fields))
         except Invalid:
             raise Rejected(self._reasons(fields)) from None
 
