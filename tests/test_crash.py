@@ -177,3 +177,15 @@ def test_rerun_killed_while_comparing_existing_rows_still_ends_exact(
 
     assert EXPECTED == {table: count(db, table) for table in EXPECTED}
     assert 0 == sum(t["inserted"] for t in summary["tables"].values())  # type: ignore[attr-defined]
+
+
+def test_two_migrations_at_once_insert_each_row_once(
+    settings: Settings, db: psycopg.Connection, export: Path
+) -> None:
+    first, second = start(settings, export), start(settings, export)
+    outputs = [p.communicate(timeout=120) for p in (first, second)]
+
+    assert [0, 0] == [first.returncode, second.returncode], [e.decode() for _, e in outputs]
+    assert EXPECTED == {table: count(db, table) for table in EXPECTED}
+    inserted = [json.loads(out)["tables"]["hired_employees"]["inserted"] for out, _ in outputs]
+    assert EXPECTED["hired_employees"] == sum(inserted)

@@ -14,7 +14,7 @@ import psycopg
 from psycopg import sql
 
 from hrdata.errors import DatabaseUnavailable
-from hrdata.schema import SCHEMA_STATEMENTS
+from hrdata.schema import schema_changes
 from hrdata.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -110,5 +110,11 @@ def init_schema(conn: psycopg.Connection) -> None:
     """Create or upgrade every table hrdata needs; safe to run any number of times at once."""
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
-        for statement in SCHEMA_STATEMENTS:
+        present: dict[str, set[str]] = {}
+        for table_name, column_name in conn.execute(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema()"
+        ):
+            present.setdefault(table_name, set()).add(column_name)
+        for statement in schema_changes(present):
             conn.execute(statement)

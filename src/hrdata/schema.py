@@ -36,20 +36,17 @@ def create_table(table: Table) -> sql.Composed:
     )
 
 
-def add_missing_columns(table: Table) -> list[sql.Composed]:
-    """ALTER TABLE ... ADD COLUMN IF NOT EXISTS for each column: upgrades an older schema."""
-    return [
-        sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {}").format(
-            sql.Identifier(table.name), _column_definition(column)
-        )
-        for column in table.columns
-        if not column.primary_key
-    ]
+def add_column(table: Table, column: Column) -> sql.Composed:
+    """ALTER TABLE ... ADD COLUMN for a column the dictionary gained since the table was made."""
+    return sql.SQL("ALTER TABLE {} ADD COLUMN IF NOT EXISTS {}").format(
+        sql.Identifier(table.name), _column_definition(column)
+    )
 
 
 # Bookkeeping tables: runs, the files each run loaded, and every rejected row.
-BOOKKEEPING = (
-    """CREATE TABLE IF NOT EXISTS load_runs (
+BOOKKEEPING: dict[str, tuple[str, ...]] = {
+    "load_runs": (
+        """CREATE TABLE IF NOT EXISTS load_runs (
         run_id text PRIMARY KEY,
         started_at timestamptz NOT NULL DEFAULT now(),
         finished_at timestamptz,
@@ -57,7 +54,9 @@ BOOKKEEPING = (
         sources jsonb NOT NULL,
         error text
     )""",
-    """CREATE TABLE IF NOT EXISTS load_run_files (
+    ),
+    "load_run_files": (
+        """CREATE TABLE IF NOT EXISTS load_run_files (
         run_id text NOT NULL REFERENCES load_runs (run_id),
         table_name text NOT NULL,
         source text NOT NULL,
@@ -73,7 +72,9 @@ BOOKKEEPING = (
         finished_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (run_id, table_name, source)
     )""",
-    """CREATE TABLE IF NOT EXISTS rejected_rows (
+    ),
+    "rejected_rows": (
+        """CREATE TABLE IF NOT EXISTS rejected_rows (
         id bigserial PRIMARY KEY,
         run_id text NOT NULL,
         table_name text NOT NULL,
@@ -83,14 +84,27 @@ BOOKKEEPING = (
         reasons jsonb NOT NULL,
         rejected_at timestamptz NOT NULL DEFAULT now()
     )""",
-    "CREATE INDEX IF NOT EXISTS rejected_rows_by_table ON rejected_rows (table_name, id)",
-    "CREATE INDEX IF NOT EXISTS rejected_rows_by_run ON rejected_rows (run_id)",
-)
+        "CREATE INDEX IF NOT EXISTS rejected_rows_by_table ON rejected_rows (table_name, id)",
+        "CREATE INDEX IF NOT EXISTS rejected_rows_by_run ON rejected_rows (run_id)",
+    ),
+}
 
-SCHEMA_STATEMENTS: tuple[sql.SQL | sql.Composed, ...] = (
-    *(statement for t in TABLES for statement in (create_table(t), *add_missing_columns(t))),
-    *(sql.SQL(statement) for statement in BOOKKEEPING),
-)
+
+def schema_changes(present: dict[str, set[str]]) -> list[sql.SQL | sql.Composed]:
+    """The DDL that brings a schema with tables and columns `present` up to date.
+
+    Nothing is issued for what exists, so a role that owns no table can still run hrdata.
+    """
+    changes: list[sql.SQL | sql.Composed] = []
+    for t in TABLES:
+        if t.name not in present:
+            changes.append(create_table(t))
+        else:
+            changes += [add_column(t, c) for c in t.columns if c.name not in present[t.name]]
+    for name, statements in BOOKKEEPING.items():
+        if name not in present:
+            changes += [sql.SQL(statement) for statement in statements]
+    return changes
 
 
 def dictionary_markdown() -> str:

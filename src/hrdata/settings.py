@@ -57,7 +57,7 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Settings from the environment, .env and secret files, with explicit overrides on top.
 
-    Secrets (the database URL, say) may be files named after the variable in HRDATA_SECRETS_DIR.
+    A secret may be a file named after its variable (`hrdata_database_url`) in HRDATA_SECRETS_DIR.
     """
     secrets_dir = os.environ.get("HRDATA_SECRETS_DIR")
     return Settings(_secrets_dir=secrets_dir, **overrides)  # type: ignore[arg-type]
