@@ -42,7 +42,12 @@ def s3_client(settings: Settings) -> S3Client:
         "s3",
         region_name=settings.s3_region,
         endpoint_url=settings.s3_endpoint_url,
-        config=Config(retries={"max_attempts": 3, "mode": "standard"}),
+        # Bounded retries and timeouts: a dead endpoint fails in seconds, not minutes.
+        config=Config(
+            retries={"max_attempts": 3, "mode": "standard"},
+            connect_timeout=settings.connect_timeout_seconds,
+            read_timeout=60,
+        ),
     )
     return client
 

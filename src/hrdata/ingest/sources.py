@@ -142,7 +142,13 @@ def _resolve_s3(uri: str, settings: Settings, forced: Table | None) -> list[Sour
     elif forced is not None:
         raise SourceError(uri, "--table applies to a single object, not a prefix")
     else:
-        objects = [(k, size) for k, size in objects if table_for(k.rsplit("/", 1)[-1])]
+        # Like a local folder: the objects directly under the prefix, none from sub-prefixes.
+        folder = key if not key or key.endswith("/") else f"{key}/"
+        objects = [
+            (k, size)
+            for k, size in objects
+            if "/" not in k[len(folder) :] and table_for(k[len(folder) :])
+        ]
         if not objects:
             raise SourceError(uri, "no object under this prefix is named after a table")
     sources = []
