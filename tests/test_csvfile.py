@@ -75,3 +75,26 @@ def test_line_over_the_limit_is_rejected_and_reading_goes_on() -> None:
 
     assert isinstance(lines[0][1], Reason) and lines[0][1].code == "line_too_long"
     assert (2, ["2", "HR"], "2,HR") == lines[1]
+
+
+def test_reads_old_mac_cr_line_endings() -> None:
+    assert [(1, ["1", "A"], "1,A"), (2, ["2", "B"], "2,B")] == parse(b"1,A\r2,B\r")
+
+
+def test_line_exactly_at_the_limit_is_read() -> None:
+    line = b"1," + b"x" * 98
+
+    assert [(1, ["1", "x" * 98], line.decode())] == parse(line + b"\r\n", max_line_chars=100)
+
+
+def test_line_spanning_many_read_chunks_is_rejected_once_and_numbering_holds() -> None:
+    data = b"1,A\r\n2," + b"x" * 3_500_000 + b"\r\n3,C\r\n4,D"
+
+    lines = parse(data, max_line_chars=100)
+
+    assert [1, 2, 3, 4] == [number for number, _, _ in lines]
+    assert isinstance(lines[1][1], Reason) and ["4", "D"] == lines[3][1]
+
+
+def test_blank_lines_with_spaces_are_ignored() -> None:
+    assert [["1", "A"]] == fields_of(b"  \r\n\t\r\n1,A\r\n \r\n")

@@ -341,3 +341,40 @@ def test_every_kind_of_broken_line_is_logged_and_good_lines_load(
     assert [2, 3, 4, 5, 6] == [
         r[0] for r in db.execute("SELECT line FROM rejected_rows ORDER BY line")
     ]
+
+
+def test_log_left_unwritten_by_a_dead_run_is_written_by_the_next(
+    settings: Settings, db: psycopg.Connection, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "departments.csv", "1,Sales\nx,\n")
+    first = migrate(settings, [str(path)])
+    log = Path(first.files[0].rejects_log or "")
+    # As if the process died after the commit, before publishing the log:
+    log.unlink()
+    db.execute("UPDATE load_run_files SET rejects_log = NULL")
+
+    migrate(settings, [str(path)])
+
+    records = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [(first.run_id, 2, ["x", ""])] == [(r["run_id"], r["line"], r["raw"]) for r in records]
+    assert (
+        str(log)
+        == db.execute(
+            "SELECT rejects_log FROM load_run_files WHERE run_id = %s", (first.run_id,)
+        ).fetchone()[0]
+    )  # type: ignore[index]
+
+
+def test_log_records_match_the_rejected_rows_table(
+    settings: Settings, db: psycopg.Connection
+) -> None:
+    summary = migrate(settings, [str(CHALLENGE)])
+
+    log = Path(summary.files[2].rejects_log or "")
+    logged = [json.loads(line) for line in log.read_text().splitlines()]
+    stored = db.execute(
+        "SELECT line, raw, reasons, rejected_at FROM rejected_rows ORDER BY id"
+    ).fetchall()
+    assert [(r[0], r[1], r[2], r[3].isoformat()) for r in stored] == [
+        (r["line"], r["raw"], r["reasons"], r["rejected_at"]) for r in logged
+    ]

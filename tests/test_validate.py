@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from hrdata.dictionary import table
 from hrdata.ingest.idset import IdSet
-from hrdata.ingest.validate import Rejected, RowChecker
+from hrdata.ingest.validate import Rejected, RowChecker, fast_pattern
 
 EMPLOYEES = table("hired_employees")
 
@@ -102,3 +104,70 @@ def test_rejects_name_with_control_characters() -> None:
 
 def test_escapes_backslash_for_copy() -> None:
     assert "A\\\\N" == checker().check(["1", "A\\N", "2021-01-01T00:00:00Z", "1", "10"])[1]
+
+
+PIECES = {
+    "id": [
+        "1",
+        "007",
+        "0",
+        "123456789",
+        "1234567890",
+        "2147483648",
+        " 42 ",
+        "4\t",
+        "\u00a042",
+        "x",
+    ],
+    "name": [
+        "Ada",
+        " Ada ",
+        "A\\B",
+        "\u00a0Ada\u00a0",
+        "A\x85B",
+        "x" * 255,
+        "x" * 256,
+        "Ada\x1c",
+        "",
+        "A\x01",
+        "Ã©",
+    ],
+    "datetime": [
+        "2021-11-07T02:48:42Z",
+        "2021-02-29T00:00:00Z",
+        "2020-02-29T00:00:00Z",
+        "2021-04-31T10:00:00Z",
+        "2021-04-30T23:59:59Z",
+        "0000-01-01T00:00:00Z",
+        "2021-01-01T24:00:00Z",
+        "2021-01-01T00:00:00.123456Z",
+        "2021-01-01T00:00:00.5Z",
+        "2021-01-01T00:00:00.1234567Z",
+        " 2021-01-01T00:00:60Z ",
+        "2021-01-01T00:00Z",
+        "2021-01-01T00:00:00+01:00",
+    ],
+    "department_id": ["1", "2", "02", "3", " 1 "],
+    "job_id": ["10", "010", "11"],
+}
+
+
+def test_fast_path_accepts_only_what_the_full_check_accepts_with_the_same_values() -> None:
+    """The one-regex path for common lines never disagrees with the per-column converters."""
+    rng = random.Random(2021)
+    row_checker = checker()
+    common_form = fast_pattern(EMPLOYEES)
+    fast_matches = 0
+    for _ in range(20_000):
+        line = ",".join(rng.choice(options) for options in PIECES.values())
+        try:
+            fast = list(row_checker.values(line))
+        except Rejected:
+            fast = None
+        try:
+            full = row_checker.check(line.split(","))
+        except Rejected:
+            full = None
+        assert full == fast, line
+        fast_matches += common_form.fullmatch(line) is not None
+    assert fast_matches > 1000

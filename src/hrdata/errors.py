@@ -12,7 +12,7 @@ Rejected rows are data, not exceptions: a `Reason` says what is wrong with one v
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 
@@ -67,4 +67,4 @@ class Reason:
     column: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"code": self.code, "message": self.message, "column": self.column}

@@ -13,11 +13,12 @@ How a file goes in, and why it is fast:
 from __future__ import annotations
 
 import json
+import logging
 import re
 import tempfile
 import zlib
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -26,12 +27,15 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 from hrdata.dictionary import Table
-from hrdata.errors import InvalidArgument, Reason, SourceError
-from hrdata.ingest.csvfile import parse_lines
+from hrdata.errors import HrdataError, InvalidArgument, Reason, SourceError
+from hrdata.ingest.csvfile import LineProblem, read_lines, split_fields
 from hrdata.ingest.idset import IdSet
-from hrdata.ingest.rejects import RejectSpool
+from hrdata.ingest.rejects import RejectSpool, log_name, record_log
 from hrdata.ingest.sources import Source, open_source
 from hrdata.ingest.validate import Ids, Rejected, RowChecker
+from hrdata.settings import Settings
+
+log = logging.getLogger(__name__)
 
 ALREADY_PRESENT = "already_present"
 DUPLICATE_IN_SOURCE = "duplicate_in_source"
@@ -53,6 +57,7 @@ class FileResult:
     skipped_by_reason: Counter[str] = field(default_factory=Counter)
     rejected: int = 0
     rejected_by_reason: Counter[str] = field(default_factory=Counter)
+    rejects_log: str | None = None
 
     @property
     def skipped(self) -> int:
@@ -108,11 +113,13 @@ def load_file(
     run_id: str,
     position: int,
     options: LoadOptions,
+    settings: Settings,
     progress: Progress = lambda _: None,
 ) -> FileResult:
     """Load `source` into its table and record its rejects, atomically; return the counts.
 
     When the rejects exceed the limit, none of the file's rows are kept but its rejects are.
+    After the commit the rejects are published as JSON Lines.
     """
     spool = RejectSpool(run_id, source.table.name, source.name)
     try:
@@ -128,9 +135,29 @@ def load_file(
             result.skipped_by_reason.clear()
             with conn.transaction():
                 _record(conn, run_id, result, spool)
+        if spool.count:
+            _publish(conn, settings, run_id, result, spool)
         return result
     finally:
         spool.close()
+
+
+def _publish(
+    conn: psycopg.Connection,
+    settings: Settings,
+    run_id: str,
+    result: FileResult,
+    spool: RejectSpool,
+) -> None:
+    name = log_name(run_id, result.position, result.table)
+    try:
+        result.rejects_log = spool.publish(settings, name)
+    except HrdataError as exc:
+        # The rejects are committed in rejected_rows; the next run publishes this log.
+        log.warning("rejects log not written yet: %s", exc)
+        return
+    with conn.transaction():
+        record_log(conn, run_id, result.table, result.source, result.rejects_log)
 
 
 def _load(
@@ -156,25 +183,24 @@ def _load(
             cursor.copy(copy_rows, writer=QueuedLibpqWriter(cursor)) as copy,
         ):
             pending: list[str] = []
-            lines = parse_lines(
+            read = 0
+            row_values = checker.values
+            lines = read_lines(
                 stream, header=table.column_names, max_line_chars=options.max_line_chars
             )
             try:
-                for number, fields, text in lines:
-                    result.read += 1
-                    if isinstance(fields, Reason):
-                        spool.add(number, text, [fields])
-                        continue
+                for number, line in lines:
+                    read += 1
                     try:
-                        values = checker.check(fields)
+                        values = row_values(line)
                     except Rejected as rejected:
-                        spool.add(number, fields, rejected.reasons)
+                        spool.add(number, rejected.raw, rejected.reasons)
                         continue
                     key = int(values[0])
                     if key in existing:
-                        _write_candidate(candidates, number, ALREADY_PRESENT, fields, values)
+                        _write_candidate(candidates, number, ALREADY_PRESENT, line, values)
                     elif not seen.add(key):
-                        _write_candidate(candidates, number, DUPLICATE_IN_SOURCE, fields, values)
+                        _write_candidate(candidates, number, DUPLICATE_IN_SOURCE, line, values)
                     else:
                         pending.append("\t".join(values))
                         if len(pending) == options.rows_per_write:
@@ -185,6 +211,7 @@ def _load(
                 raise SourceError(
                     source.name, f"reading failed after {counter.count} bytes: {exc}"
                 ) from exc
+            result.read = read
             if pending:
                 copy.write("\n".join(pending) + "\n")
             progress(counter.count)
@@ -241,9 +268,10 @@ def _skip_reference_triggers(conn: psycopg.Connection) -> bool:
 
 
 def _write_candidate(
-    out: IO[str], number: int, kind: str, fields: list[str], values: list[str]
+    out: IO[str], number: int, kind: str, line: str | LineProblem, values: Sequence[str]
 ) -> None:
-    raw = json.dumps(fields).replace("\\", "\\\\")
+    raw = json.dumps(split_fields(line) if isinstance(line, str) else line.text)
+    raw = raw.replace("\\", "\\\\")  # COPY's escape character
     out.write(f"{number}\t{kind}\t{raw}\t" + "\t".join(values) + "\n")
 
 
@@ -278,19 +306,21 @@ def _resolve_candidates(
     )
     stored = sql.SQL(", ").join(sql.SQL("t.{}").format(sql.Identifier(c)) for c in columns)
     mine = sql.SQL(", ").join(sql.SQL("c.{}").format(sql.Identifier(c)) for c in columns)
-    conflicts = conn.execute(
-        sql.SQL(
-            "SELECT c.line, c.kind, c.raw, {mine}, {stored} FROM hrdata_candidates c "
-            "JOIN {table} t ON t.id = c.id "
-            "WHERE ({mine}) IS DISTINCT FROM ({stored}) ORDER BY c.line"
-        ).format(mine=mine, stored=stored, table=sql.Identifier(table.name))
-    )
     width = len(columns)
-    for row in conflicts:
-        line, kind, raw = row[0], row[1], row[2]
-        given, kept = row[3 : 3 + width], row[3 + width :]
-        spool.add(line, raw, [_conflict_reason(table, kind, given, kept)])
-        totals[kind] -= 1
+    with conn.cursor(name="hrdata_conflicts") as conflicts:  # server-side: memory stays flat
+        conflicts.itersize = 10_000
+        conflicts.execute(
+            sql.SQL(
+                "SELECT c.line, c.kind, c.raw, {mine}, {stored} FROM hrdata_candidates c "
+                "JOIN {table} t ON t.id = c.id "
+                "WHERE ({mine}) IS DISTINCT FROM ({stored}) ORDER BY c.line"
+            ).format(mine=mine, stored=stored, table=sql.Identifier(table.name))
+        )
+        for row in conflicts:
+            line, kind, raw = row[0], row[1], row[2]
+            given, kept = row[3 : 3 + width], row[3 + width :]
+            spool.add(line, raw, [_conflict_reason(table, kind, given, kept)])
+            totals[kind] -= 1
     result.skipped_by_reason.update({kind: count for kind, count in totals.items() if count})
 
 

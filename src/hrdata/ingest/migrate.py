@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 from hrdata.db import connection, init_schema
 from hrdata.errors import DatabaseUnavailable, HrdataError
 from hrdata.ingest.loader import FileResult, LoadOptions, RejectLimit, load_file
-from hrdata.ingest.rejects import publish, publish_pending
+from hrdata.ingest.rejects import publish_pending
 from hrdata.ingest.sources import Source, resolve
 from hrdata.settings import Settings
 
@@ -67,6 +67,7 @@ class RunSummary:
                     "inserted": result.inserted,
                     "skipped": result.skipped,
                     "rejected": result.rejected,
+                    "rejects_log": result.rejects_log,
                 }
             )
         for entry in tables.values():
@@ -112,13 +113,13 @@ def migrate(
                         run_id=summary.run_id,
                         position=position,
                         options=options,
+                        settings=settings,
                         progress=on_progress,
                     )
                 )
             over = any(f.status == "over_reject_limit" for f in summary.files)
             summary.status = "over_reject_limit" if over else "succeeded"
             _finish(conn, summary, None)
-            publish(conn, settings, summary.run_id)
         except psycopg.OperationalError as exc:
             raise DatabaseUnavailable(
                 f"lost the connection to PostgreSQL at {where}: {_first_line(exc)}; "

@@ -1,5 +1,9 @@
 """Rejected rows: spooled while a file streams, stored in `rejected_rows` in the same transaction
-as the file's data, then published as JSON Lines under the log location (a folder or S3)."""
+as the file's data, then published as JSON Lines under the log location (a folder or S3).
+
+The log is written from the spool right after the commit. If the process dies between the
+two, the next run writes it again from `rejected_rows`, so no reject goes unpublished.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import json
 import shutil
 import tempfile
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
@@ -17,7 +22,7 @@ from hrdata.ingest.csvfile import printable
 from hrdata.s3 import is_s3_uri, s3_client, s3_error, split_s3_uri
 from hrdata.settings import Settings
 
-_COLUMNS = "run_id, table_name, source, line, raw, reasons"
+_COLUMNS = "run_id, table_name, source, line, raw, reasons, rejected_at"
 
 
 def _copy_text(value: str) -> str:
@@ -25,75 +30,97 @@ def _copy_text(value: str) -> str:
     return value.replace("\\", "\\\\")
 
 
+def log_name(run_id: str, position: int, table: str) -> str:
+    """The log's path under the log location: one file per source of a run."""
+    return f"rejects/{run_id}/{position:02d}-{table}.jsonl"
+
+
 class RejectSpool:
-    """The rejects of one source, counted by reason and kept in a temporary file until stored."""
+    """The rejects of one source: counted by reason, kept in temporary files until stored."""
 
     def __init__(self, run_id: str, table: str, source: str) -> None:
-        self.prefix = "\t".join(_copy_text(v) for v in (run_id, table, source))
+        at = datetime.now(UTC).isoformat()
         self.count = 0
         self.by_reason: Counter[str] = Counter()
-        # Owned by the spool and closed by close(); a with-block cannot span its lifetime.
-        self._file: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        self._copy_prefix = "\t".join(_copy_text(v) for v in (run_id, table, source))
+        self._copy_suffix = at
+        head = {"run_id": run_id, "table": table, "source": source}
+        self._log_prefix = json.dumps(head)[:-1]
+        self._log_suffix = f', "rejected_at": "{at}"}}'
+        # Owned by the spool and closed by close(); a with-block cannot span their lifetime.
+        self._rows: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        self._log: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
 
     def add(self, line: int | None, raw: list[str] | str, reasons: list[Reason]) -> None:
         """Record one rejected row: where it was, its values as received, and every reason."""
         shown = [printable(v) for v in raw] if isinstance(raw, list) else printable(raw)
-        line_text = "\\N" if line is None else str(line)
-        raw_json = _copy_text(json.dumps(shown))
-        reasons_json = _copy_text(json.dumps([r.as_dict() for r in reasons]))
-        self._file.write(f"{self.prefix}\t{line_text}\t{raw_json}\t{reasons_json}\n")
+        raw_json = json.dumps(shown)
+        reasons_json = json.dumps([r.as_dict() for r in reasons])
+        line_copy = "\\N" if line is None else str(line)
+        self._rows.write(
+            f"{self._copy_prefix}\t{line_copy}\t{_copy_text(raw_json)}\t"
+            f"{_copy_text(reasons_json)}\t{self._copy_suffix}\n"
+        )
+        line_json = "null" if line is None else str(line)
+        self._log.write(
+            f'{self._log_prefix}, "line": {line_json}, "raw": {raw_json}, '
+            f'"reasons": {reasons_json}{self._log_suffix}\n'
+        )
         self.count += 1
         self.by_reason.update(r.code for r in reasons)
 
     def store(self, conn: psycopg.Connection) -> None:
         """COPY every spooled reject into `rejected_rows` (in the caller's transaction)."""
-        self._file.seek(0)
+        self._rows.seek(0)
         with conn.cursor().copy(f"COPY rejected_rows ({_COLUMNS}) FROM STDIN") as copy:
-            while chunk := self._file.read(1 << 20):
+            while chunk := self._rows.read(1 << 20):
                 copy.write(chunk)
 
+    def publish(self, settings: Settings, name: str) -> str:
+        """Write the JSON Lines log under the log location; return where it went."""
+        self._log.seek(0)
+        with tempfile.NamedTemporaryFile("w", encoding="utf-8", delete=False) as out:
+            shutil.copyfileobj(self._log, out)
+        return _store_log(settings, Path(out.name), name)
+
     def close(self) -> None:
-        self._file.close()
+        self._rows.close()
+        self._log.close()
 
 
-def publish(conn: psycopg.Connection, settings: Settings, run_id: str) -> list[str]:
-    """Write the JSON Lines log of every stored file of `run_id` not yet published; return where.
-
-    Runs after the data is committed, and again at the start of the next run, so a crash
-    between commit and publication leaves no reject unpublished.
-    """
-    pending = conn.execute(
-        "SELECT table_name, source FROM load_run_files "
-        "WHERE run_id = %s AND rejected > 0 AND rejects_log IS NULL ORDER BY finished_at",
-        (run_id,),
-    ).fetchall()
-    written = []
-    for table, source in pending:
-        written.append(_publish_one(conn, settings, run_id, table, source))
-    conn.commit()
-    return written
+def record_log(
+    conn: psycopg.Connection, run_id: str, table: str, source: str, location: str
+) -> None:
+    """Note in `load_run_files` where a file's rejects log was published."""
+    conn.execute(
+        "UPDATE load_run_files SET rejects_log = %s "
+        "WHERE run_id = %s AND table_name = %s AND source = %s",
+        (location, run_id, table, source),
+    )
 
 
 def publish_pending(conn: psycopg.Connection, settings: Settings) -> None:
-    """Publish logs left unpublished by runs that ended (or died) before doing it."""
-    runs = conn.execute(
-        "SELECT DISTINCT f.run_id FROM load_run_files f JOIN load_runs r USING (run_id) "
+    """Publish, from `rejected_rows`, the logs that runs which died after a commit never wrote."""
+    pending = conn.execute(
+        "SELECT f.run_id, f.table_name, f.source, f.position FROM load_run_files f "
+        "JOIN load_runs r USING (run_id) "
         "WHERE f.rejected > 0 AND f.rejects_log IS NULL AND r.status <> 'running'"
     ).fetchall()
-    for (run_id,) in runs:
-        publish(conn, settings, run_id)
+    for run_id, table, source, position in pending:
+        location = _export(conn, settings, run_id, table, source, log_name(run_id, position, table))
+        record_log(conn, run_id, table, source, location)
+        conn.commit()
 
 
-def _publish_one(
-    conn: psycopg.Connection, settings: Settings, run_id: str, table: str, source: str
+def _export(
+    conn: psycopg.Connection, settings: Settings, run_id: str, table: str, source: str, name: str
 ) -> str:
-    position = conn.execute(
-        "SELECT position FROM load_run_files WHERE run_id = %s AND table_name = %s AND source = %s",
-        (run_id, table, source),
-    ).fetchone()
-    name = f"rejects/{run_id}/{position[0] if position else 0:02d}-{table}.jsonl"
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".jsonl", delete=False) as out:
-        rows = conn.execute(
+    with (
+        tempfile.NamedTemporaryFile("w", encoding="utf-8", suffix=".jsonl", delete=False) as out,
+        conn.cursor(name="hrdata_rejects") as rows,  # server-side: memory stays flat
+    ):
+        rows.itersize = 10_000
+        rows.execute(
             "SELECT json_build_object('run_id', run_id, 'table', table_name, 'source', source, "
             "'line', line, 'raw', raw, 'reasons', reasons, 'rejected_at', rejected_at)::text "
             "FROM rejected_rows WHERE run_id = %s AND table_name = %s AND source = %s ORDER BY id",
@@ -101,13 +128,7 @@ def _publish_one(
         )
         for (record,) in rows:
             out.write(record + "\n")
-    destination = _store_log(settings, Path(out.name), name)
-    conn.execute(
-        "UPDATE load_run_files SET rejects_log = %s "
-        "WHERE run_id = %s AND table_name = %s AND source = %s",
-        (destination, run_id, table, source),
-    )
-    return destination
+    return _store_log(settings, Path(out.name), name)
 
 
 def _store_log(settings: Settings, local: Path, name: str) -> str:
