@@ -18,7 +18,7 @@ import re
 import tempfile
 import zlib
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -28,11 +28,11 @@ from psycopg.copy import QueuedLibpqWriter
 
 from hrdata.dictionary import Table
 from hrdata.errors import HrdataError, InvalidArgument, Reason, SourceError
-from hrdata.ingest.csvfile import LineProblem, read_lines, split_fields
+from hrdata.ingest.csvfile import read_lines
 from hrdata.ingest.idset import IdSet
 from hrdata.ingest.rejects import RejectSpool, log_name, record_log
 from hrdata.ingest.sources import Source, open_source
-from hrdata.ingest.validate import Ids, Rejected, RowChecker
+from hrdata.ingest.validate import Ids, Item, Rejected, RowChecker, raw_of
 from hrdata.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -170,60 +170,94 @@ def _load(
 ) -> FileResult:
     table = source.table
     result = FileResult(table.name, source.name, position)
-    known, existing = _lock_and_read_ids(conn, table)
+    known, existing = lock_and_read_ids(conn, table)
     checker = RowChecker(table, known)
+    with open_source(source) as (stream, counter):
+        lines = read_lines(stream, header=table.column_names, max_line_chars=options.max_line_chars)
+        try:
+            write_rows(
+                conn,
+                table,
+                lines,
+                checker,
+                existing,
+                spool,
+                result,
+                rows_per_write=options.rows_per_write,
+                on_write=lambda: progress(counter.count),
+            )
+        except (OSError, EOFError, zlib.error) as exc:
+            message = f"reading failed after {counter.count} bytes: {exc}"
+            raise SourceError(source.name, message) from exc
+        progress(counter.count)
+    return result
+
+
+def write_rows(
+    conn: psycopg.Connection,
+    table: Table,
+    items: Iterable[tuple[int, Item]],
+    checker: RowChecker,
+    existing: Ids,
+    spool: RejectSpool,
+    result: FileResult,
+    *,
+    rows_per_write: int,
+    on_write: Callable[[], None] = lambda: None,
+) -> None:
+    """Check every numbered item; COPY new valid rows into `table`; spool every reject.
+
+    Rows whose id is in `existing` or earlier in `items` are then compared with the stored
+    row: skipped when identical, rejected when not. Counts go into `result`. The caller holds
+    the locks (see lock_and_read_ids) and the transaction.
+    """
     seen = IdSet()
+    read = 0
     with tempfile.TemporaryFile("w+", encoding="utf-8") as candidates:
         cursor = conn.cursor()
-        copy_rows = sql.SQL("COPY {} ({}) FROM STDIN").format(
-            sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, table.column_names))
-        )
-        with (
-            open_source(source) as (stream, counter),
-            cursor.copy(copy_rows, writer=QueuedLibpqWriter(cursor)) as copy,
-        ):
+        with cursor.copy(_copy_statement(table), writer=QueuedLibpqWriter(cursor)) as copy:
             pending: list[str] = []
-            read = 0
             row_values = checker.values
-            lines = read_lines(
-                stream, header=table.column_names, max_line_chars=options.max_line_chars
-            )
-            try:
-                for number, line in lines:
-                    read += 1
-                    try:
-                        values = row_values(line)
-                    except Rejected as rejected:
-                        spool.add(number, rejected.raw, rejected.reasons)
-                        continue
-                    key = int(values[0])
-                    if key in existing:
-                        _write_candidate(candidates, number, ALREADY_PRESENT, line, values)
-                    elif not seen.add(key):
-                        _write_candidate(candidates, number, DUPLICATE_IN_SOURCE, line, values)
-                    else:
-                        pending.append("\t".join(values))
-                        if len(pending) == options.rows_per_write:
-                            copy.write("\n".join(pending) + "\n")
-                            pending.clear()
-                            progress(counter.count)
-            except (OSError, EOFError, zlib.error) as exc:
-                raise SourceError(
-                    source.name, f"reading failed after {counter.count} bytes: {exc}"
-                ) from exc
-            result.read = read
+            for number, item in items:
+                read += 1
+                try:
+                    values = row_values(item)
+                except Rejected as rejected:
+                    spool.add(number, rejected.raw, rejected.reasons)
+                    continue
+                key = int(values[0])
+                if key in existing:
+                    _write_candidate(candidates, number, ALREADY_PRESENT, item, values)
+                elif not seen.add(key):
+                    _write_candidate(candidates, number, DUPLICATE_IN_SOURCE, item, values)
+                else:
+                    pending.append("\t".join(values))
+                    if len(pending) == rows_per_write:
+                        copy.write("\n".join(pending) + "\n")
+                        pending.clear()
+                        on_write()
             if pending:
                 copy.write("\n".join(pending) + "\n")
-            progress(counter.count)
+        result.read = read
         result.inserted = len(seen)
         _resolve_candidates(conn, table, candidates, spool, result)
     result.rejected = spool.count
     result.rejected_by_reason = spool.by_reason
-    return result
 
 
-def _lock_and_read_ids(conn: psycopg.Connection, table: Table) -> tuple[dict[str, Ids], Ids]:
-    """Lock `table` against other writers and its parents against change; read their ids."""
+def _copy_statement(table: Table) -> sql.Composed:
+    columns = sql.SQL(", ").join(map(sql.Identifier, table.column_names))
+    return sql.SQL("COPY {} ({}) FROM STDIN").format(sql.Identifier(table.name), columns)
+
+
+def lock_and_read_ids(
+    conn: psycopg.Connection, table: Table, only: Mapping[str, list[int]] | None = None
+) -> tuple[dict[str, Ids], Ids]:
+    """Lock `table` against other writers and its parents against change; read their ids.
+
+    Returns the ids of each parent and of `table` itself; with `only`, just those of the ids
+    listed per table that exist (a small batch needs no more).
+    """
     conn.execute(
         sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(sql.Identifier(table.name))
     )
@@ -234,8 +268,9 @@ def _lock_and_read_ids(conn: psycopg.Connection, table: Table) -> tuple[dict[str
             )
         )
         _skip_reference_triggers(conn)
-    known = {parent: _small_as_set(_ids_of(conn, parent)) for parent in table.parents}
-    return known, _small_as_set(_ids_of(conn, table.name))
+    wanted = (lambda name: only.get(name, [])) if only is not None else (lambda name: None)
+    known = {p: _small_as_set(_ids_of(conn, p, wanted(p))) for p in table.parents}
+    return known, _small_as_set(_ids_of(conn, table.name, wanted(table.name)))
 
 
 def _small_as_set(ids: IdSet) -> Ids:
@@ -244,11 +279,14 @@ def _small_as_set(ids: IdSet) -> Ids:
     return frozenset(ids) if len(ids) <= 100_000 else ids
 
 
-def _ids_of(conn: psycopg.Connection, table_name: str) -> IdSet:
+def _ids_of(conn: psycopg.Connection, table_name: str, only: list[int] | None) -> IdSet:
+    query = sql.SQL("SELECT id FROM {}").format(sql.Identifier(table_name))
+    if only is not None:
+        query += sql.SQL(" WHERE id = ANY(%s)")
     ids = IdSet()
     with conn.cursor(name="hrdata_ids") as cursor:
         cursor.itersize = 100_000
-        cursor.execute(sql.SQL("SELECT id FROM {}").format(sql.Identifier(table_name)))
+        cursor.execute(query, (only,) if only is not None else None)
         for (key,) in cursor:
             ids.add(key)
     return ids
@@ -268,10 +306,9 @@ def _skip_reference_triggers(conn: psycopg.Connection) -> bool:
 
 
 def _write_candidate(
-    out: IO[str], number: int, kind: str, line: str | LineProblem, values: Sequence[str]
+    out: IO[str], number: int, kind: str, item: Item, values: Sequence[str]
 ) -> None:
-    raw = json.dumps(split_fields(line) if isinstance(line, str) else line.text)
-    raw = raw.replace("\\", "\\\\")  # COPY's escape character
+    raw = json.dumps(raw_of(item)).replace("\\", "\\\\")  # COPY's escape character
     out.write(f"{number}\t{kind}\t{raw}\t" + "\t".join(values) + "\n")
 
 

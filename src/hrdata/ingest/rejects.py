@@ -13,7 +13,7 @@ import tempfile
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import psycopg
 
@@ -28,6 +28,17 @@ _COLUMNS = "run_id, table_name, source, line, raw, reasons, rejected_at"
 def _copy_text(value: str) -> str:
     # JSON has no raw tabs or newlines; only COPY's escape character needs doubling.
     return value.replace("\\", "\\\\")
+
+
+def _storable(raw: Any) -> Any:
+    """`raw` with undecodable bytes and NULs replaced, which JSON and PostgreSQL cannot hold."""
+    if isinstance(raw, str):
+        return printable(raw)
+    if isinstance(raw, list):
+        return [_storable(value) for value in raw]
+    if isinstance(raw, dict):
+        return {printable(str(key)): _storable(value) for key, value in raw.items()}
+    return raw
 
 
 def log_name(run_id: str, position: int, table: str) -> str:
@@ -51,10 +62,9 @@ class RejectSpool:
         self._rows: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
         self._log: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
 
-    def add(self, line: int | None, raw: list[str] | str, reasons: list[Reason]) -> None:
+    def add(self, line: int | None, raw: Any, reasons: list[Reason]) -> None:
         """Record one rejected row: where it was, its values as received, and every reason."""
-        shown = [printable(v) for v in raw] if isinstance(raw, list) else printable(raw)
-        raw_json = json.dumps(shown)
+        raw_json = json.dumps(_storable(raw))
         reasons_json = json.dumps([r.as_dict() for r in reasons])
         line_copy = "\\N" if line is None else str(line)
         self._rows.write(

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import call
+from typing import Any
 
 from hrdata.dictionary import MAX_INTEGER, Column, Table
 from hrdata.errors import Reason
@@ -32,9 +34,31 @@ class Invalid(Exception):
 class Rejected(Exception):
     """Raised for a row that breaks the rules; carries every reason and the raw values."""
 
-    def __init__(self, reasons: list[Reason], raw: list[str] | str) -> None:
+    def __init__(self, reasons: list[Reason], raw: Any) -> None:
         self.reasons = reasons
         self.raw = raw
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """A row given as values (an API request): fields in column order, problems found while
+    reading them (a wrong JSON type, an unknown key), and the row as received."""
+
+    fields: list[str]
+    problems: tuple[Reason, ...]
+    raw: Any
+
+
+# What a source yields for one row: a CSV line, a line that could not be read, or a record.
+Item = str | LineProblem | Record
+
+
+def raw_of(item: Item) -> Any:
+    """The row as received, for the reject log."""
+    if isinstance(item, str):
+        fields = split_fields(item)
+        return item if isinstance(fields, Reason) else fields
+    return item.text if isinstance(item, LineProblem) else item.raw
 
 
 Converter = Callable[[str], str]
@@ -182,9 +206,11 @@ class RowChecker:
             if c.references
         ]
 
-    def values(self, line: str | LineProblem) -> Sequence[str]:
-        """COPY values of one CSV line; raises Rejected with every reason it is not valid."""
-        if not isinstance(line, str):
+    def values(self, line: Item) -> Sequence[str]:
+        """COPY values of one row; raises Rejected with every reason it is not valid."""
+        if isinstance(line, Record):
+            return self.check(line.fields, line.problems, line.raw)
+        if isinstance(line, LineProblem):
             raise Rejected([line.reason], line.text)
         match = self._fast(line)
         if match is not None:
@@ -199,21 +225,31 @@ class RowChecker:
             raise Rejected([fields], line)
         return self.check(fields)
 
-    def check(self, fields: list[str]) -> list[str]:
-        """COPY values for a valid row; raises Rejected with every reason it is not valid."""
+    def check(
+        self, fields: list[str], problems: tuple[Reason, ...] = (), raw: Any = None
+    ) -> list[str]:
+        """COPY values for a valid row; raises Rejected with every reason it is not valid.
+
+        `problems` found earlier replace the checks of their columns.
+        """
+        shown = fields if raw is None else raw
         if len(fields) != self.width:
             message = f"expected {self.width} fields, found {len(fields)}"
-            raise Rejected([Reason("wrong_field_count", message)], fields)
-        try:
-            return list(map(call, self._converters, fields))
-        except Invalid:
-            raise Rejected(self._reasons(fields), fields) from None
-
-    def _reasons(self, fields: list[str]) -> list[Reason]:
-        reasons = []
-        for convert, value in zip(self._converters, fields, strict=True):
+            raise Rejected([Reason("wrong_field_count", message)], shown)
+        if not problems:
+            try:
+                return list(map(call, self._converters, fields))
+            except Invalid:
+                pass
+        skip = {problem.column for problem in problems}
+        reasons = list(problems)
+        for column, convert, value in zip(
+            self.table.columns, self._converters, fields, strict=True
+        ):
+            if column.name in skip:
+                continue
             try:
                 convert(value)
             except Invalid as problem:
                 reasons.append(problem.reason)
-        return reasons
+        raise Rejected(reasons, shown)
