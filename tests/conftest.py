@@ -18,7 +18,14 @@ from hrdata.dictionary import TABLES
 from hrdata.settings import Settings
 
 CHALLENGE = Path(__file__).resolve().parents[1] / "data" / "challenge"
-BOOKKEEPING_TABLES = ("rejected_rows", "load_run_files", "load_runs")
+BOOKKEEPING_TABLES = (
+    "rejected_rows",
+    "load_run_files",
+    "load_runs",
+    "api_keys",
+    "idempotency_keys",
+    "jobs",
+)
 
 
 @pytest.fixture(scope="session")

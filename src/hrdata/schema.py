@@ -87,6 +87,40 @@ BOOKKEEPING: dict[str, tuple[str, ...]] = {
         "CREATE INDEX IF NOT EXISTS rejected_rows_by_table ON rejected_rows (table_name, id)",
         "CREATE INDEX IF NOT EXISTS rejected_rows_by_run ON rejected_rows (run_id)",
     ),
+    "api_keys": (
+        """CREATE TABLE IF NOT EXISTS api_keys (
+        key_id text PRIMARY KEY,
+        name text NOT NULL,
+        role text NOT NULL CHECK (role IN ('ingest', 'read', 'admin')),
+        secret_hash text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        revoked_at timestamptz
+    )""",
+    ),
+    "idempotency_keys": (
+        """CREATE TABLE IF NOT EXISTS idempotency_keys (
+        owner text NOT NULL,
+        key text NOT NULL,
+        request_hash text NOT NULL,
+        status_code integer,
+        response jsonb,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (owner, key)
+    )""",
+    ),
+    "jobs": (
+        """CREATE TABLE IF NOT EXISTS jobs (
+        job_id text PRIMARY KEY,
+        kind text NOT NULL,
+        status text NOT NULL,
+        request jsonb NOT NULL,
+        progress jsonb NOT NULL DEFAULT '{}',
+        result jsonb,
+        error text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now()
+    )""",
+    ),
 }
 
 
