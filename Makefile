@@ -13,7 +13,8 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/hrdata migrate data/challenge
+	$(VENV)/bin/hrdata migrate data/challenge --quiet
+	$(VENV)/bin/hrdata serve $(SERVE_ARGS)
 
 test: $(STAMP)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -10,9 +10,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from fastapi.testclient import TestClient
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+from hrdata.api.app import create_app
+from hrdata.auth import ROLES, create_key
 from hrdata.db import init_schema, start_embedded, stop_embedded
 from hrdata.dictionary import TABLES
 from hrdata.settings import Settings
@@ -24,7 +27,7 @@ BOOKKEEPING_TABLES = (
     "load_runs",
     "api_keys",
     "idempotency_keys",
-    "jobs",
+    "background_jobs",
 )
 
 
@@ -72,3 +75,20 @@ def count(conn: psycopg.Connection, table: str) -> int:
     row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()
     assert row is not None
     return int(row[0])
+
+
+@pytest.fixture
+def api(settings: Settings, db: psycopg.Connection) -> Iterator[TestClient]:
+    """The API on the test's database, through real HTTP semantics (TestClient)."""
+    with TestClient(create_app(settings)) as client:
+        yield client
+
+
+@pytest.fixture
+def tokens(db: psycopg.Connection) -> dict[str, str]:
+    """One API key per role, as `Authorization` headers."""
+    return {role: f"Bearer {create_key(db, role, f'test {role}')[1]}" for role in ROLES}
+
+
+def as_role(tokens: dict[str, str], role: str) -> dict[str, str]:
+    return {"Authorization": tokens[role]}

@@ -15,6 +15,7 @@ from conftest import CHALLENGE, count
 from hrdata.db import init_schema
 from hrdata.dictionary import TABLES, dependency_rank
 from hrdata.ingest.migrate import migrate
+from hrdata.schema import BOOKKEEPING
 from hrdata.settings import Settings
 
 
@@ -101,3 +102,7 @@ def test_a_role_without_owner_or_superuser_rights_can_migrate(
         summary["tables"]["hired_employees"]["rejected"],
     )
     assert 1930 == count(db, "hired_employees")
+
+
+def test_bookkeeping_tables_never_share_a_name_with_a_dictionary_table() -> None:
+    assert set() == set(BOOKKEEPING) & {t.name for t in TABLES}

@@ -6,6 +6,14 @@
   + ConfigurationError        settings that cannot work
   + DatabaseUnavailable       PostgreSQL cannot be reached or was lost mid-run
   + InvalidArgument           a command-line or request argument that makes no sense
+  + NotAuthenticated          no API key, or one that is malformed, unknown, wrong or revoked
+  + Forbidden                 a valid API key whose role does not allow the action
+  + NotFound                  a job, key or other resource that does not exist
+  + BadRequestBody            a request body that is not the expected shape (422)
+    + BatchSizeError          an empty batch, or more rows than allowed
+  + UnsupportedMediaType      a body in a content type the endpoint does not read
+  + PayloadTooLarge           a body over the configured size
+  + IdempotencyConflict       an Idempotency-Key reused with a different request
 
 Rejected rows are data, not exceptions: a `Reason` says what is wrong with one value.
 """
@@ -56,6 +64,45 @@ class InvalidArgument(HrdataError):
 class DatabaseUnavailable(HrdataError):
     exit_code = 4
     http_status = 503
+
+
+class NotAuthenticated(HrdataError):
+    exit_code = 2
+    http_status = 401
+
+
+class Forbidden(HrdataError):
+    exit_code = 2
+    http_status = 403
+
+
+class NotFound(HrdataError):
+    exit_code = 2
+    http_status = 404
+
+
+class BadRequestBody(HrdataError):
+    exit_code = 2
+    http_status = 422
+
+
+class BatchSizeError(BadRequestBody):
+    pass
+
+
+class UnsupportedMediaType(HrdataError):
+    exit_code = 2
+    http_status = 415
+
+
+class PayloadTooLarge(HrdataError):
+    exit_code = 2
+    http_status = 413
+
+
+class IdempotencyConflict(HrdataError):
+    exit_code = 2
+    http_status = 409
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from psycopg import sql
 
-from hrdata.dictionary import TABLES, Column, Table
+from hrdata.dictionary import MAX_INTEGER, TABLES, Column, Table
 
 
 def _column_definition(column: Column) -> sql.Composed:
@@ -108,8 +108,8 @@ BOOKKEEPING: dict[str, tuple[str, ...]] = {
         PRIMARY KEY (owner, key)
     )""",
     ),
-    "jobs": (
-        """CREATE TABLE IF NOT EXISTS jobs (
+    "background_jobs": (
+        """CREATE TABLE IF NOT EXISTS background_jobs (
         job_id text PRIMARY KEY,
         kind text NOT NULL,
         status text NOT NULL,
@@ -164,3 +164,24 @@ def dictionary_markdown() -> str:
         ]
         lines.append("")
     return "\n".join(lines)
+
+
+def row_json_schema(table: Table) -> dict[str, object]:
+    """The JSON Schema of one row of `table` in an API request, from the dictionary."""
+    properties: dict[str, object] = {}
+    for column in table.columns:
+        if column.type == "integer":
+            prop: dict[str, object] = {"type": "integer", "minimum": 1, "maximum": MAX_INTEGER}
+        elif column.type == "string":
+            prop = {"type": "string", "minLength": 1, "maxLength": column.max_length}
+        else:
+            prop = {"type": "string", "format": "date-time", "example": "2021-11-07T02:48:42Z"}
+        prop["description"] = column.description
+        properties[column.name] = prop
+    return {
+        "title": f"{table.name} row",
+        "type": "object",
+        "properties": properties,
+        "required": list(table.column_names),
+        "additionalProperties": False,
+    }

@@ -43,6 +43,10 @@ class Settings(BaseSettings):
         default=1 << 20, gt=0, description="Longest CSV line accepted; longer lines are rejected."
     )
     connect_timeout_seconds: int = Field(default=10, gt=0)
+    pool_size: int = Field(default=10, gt=0, description="Database connections per API process.")
+    api_max_body_bytes: int = Field(
+        default=5 << 20, gt=0, description="Largest request body the API reads (413 above)."
+    )
 
     @field_validator("log_uri")
     @classmethod

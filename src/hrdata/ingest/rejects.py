@@ -49,9 +49,11 @@ def log_name(run_id: str, position: int, table: str) -> str:
 class RejectSpool:
     """The rejects of one source: counted by reason, kept in temporary files until stored."""
 
-    def __init__(self, run_id: str, table: str, source: str) -> None:
+    def __init__(self, run_id: str, table: str, source: str, *, keep: bool = False) -> None:
         at = datetime.now(UTC).isoformat()
         self.count = 0
+        # A request's rejects are also kept in memory, for its response (at most 1000 rows).
+        self.kept: list[tuple[int | None, list[Reason]]] | None = [] if keep else None
         self.by_reason: Counter[str] = Counter()
         self._copy_prefix = "\t".join(_copy_text(v) for v in (run_id, table, source))
         self._copy_suffix = at
@@ -78,6 +80,8 @@ class RejectSpool:
         )
         self.count += 1
         self.by_reason.update(r.code for r in reasons)
+        if self.kept is not None:
+            self.kept.append((line, reasons))
 
     def store(self, conn: psycopg.Connection) -> None:
         """COPY every spooled reject into `rejected_rows` (in the caller's transaction)."""

@@ -1,0 +1,105 @@
+"""create_app(settings): the only place the FastAPI application is built."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+import psycopg
+from fastapi import FastAPI, Request, Response
+from psycopg_pool import ConnectionPool
+
+from hrdata import __version__
+from hrdata.api import errors
+from hrdata.api.logs import request_id
+from hrdata.api.routes import health, meta, migrations, rejects, rows
+from hrdata.db import database_url, init_schema
+from hrdata.errors import HrdataError
+from hrdata.settings import Settings
+
+log = logging.getLogger("hrdata.api")
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The hrdata API on the database named by `settings` (embedded when none is)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        url = database_url(settings)
+        app.state.schema_ready = _init_schema(url, settings)
+        app.state.pool = ConnectionPool(
+            url,
+            min_size=1,
+            max_size=settings.pool_size,
+            timeout=settings.connect_timeout_seconds,
+            kwargs={
+                "application_name": "hrdata-api",
+                "connect_timeout": settings.connect_timeout_seconds,
+            },
+            check=ConnectionPool.check_connection,
+            open=False,
+        )
+        app.state.pool.open(wait=False)
+        try:
+            yield
+        finally:
+            app.state.pool.close()
+
+    app = FastAPI(
+        title="hrdata",
+        version=__version__,
+        summary="HR data into PostgreSQL: validated batches, rejects, migrations.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    errors.install(app)
+    app.middleware("http")(_request_context)
+    for module in (health, meta, rows, rejects, migrations):
+        app.include_router(module.router)
+    return app
+
+
+def _init_schema(url: str, settings: Settings) -> bool:
+    try:
+        with psycopg.connect(url, connect_timeout=settings.connect_timeout_seconds) as conn:
+            init_schema(conn)
+        return True
+    except (psycopg.OperationalError, HrdataError) as exc:
+        # Start anyway: /ready reports the database, and the schema is made on first use.
+        log.warning("database not ready at startup", extra={"error": str(exc).splitlines()[0]})
+        return False
+
+
+async def _request_context(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Give every request an id (X-Request-ID when sane), log it once it is answered."""
+    given = request.headers.get("x-request-id", "")
+    token = request_id.set(given if _REQUEST_ID.fullmatch(given) else secrets.token_hex(8))
+    started = time.perf_counter()
+    try:
+        try:
+            response = await call_next(request)
+        except Exception:
+            log.exception("unexpected error")
+            message = f"internal error; the server log has the details under {request_id.get()}"
+            response = errors.error_response(500, "internal", message)
+        response.headers["X-Request-ID"] = request_id.get() or ""
+        log.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.url.path,
+                "status": response.status_code,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            },
+        )
+        return response
+    finally:
+        request_id.reset(token)

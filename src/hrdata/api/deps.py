@@ -1,0 +1,62 @@
+"""Dependencies of the routes, each named once: settings, a database connection, the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+import psycopg
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from hrdata.auth import Caller, authenticate, require
+from hrdata.db import init_schema
+from hrdata.errors import DatabaseUnavailable
+from hrdata.settings import Settings
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_connection(request: Request) -> Iterator[psycopg.Connection]:
+    """A pooled connection; the schema is created on first use if startup could not."""
+    pool: ConnectionPool = request.app.state.pool
+    try:
+        with pool.connection() as conn:
+            if not request.app.state.schema_ready:
+                init_schema(conn)
+                request.app.state.schema_ready = True
+            yield conn
+    except PoolTimeout as exc:
+        raise DatabaseUnavailable("the database is unavailable; try again shortly") from exc
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ConnectionDep = Annotated[psycopg.Connection, Depends(get_connection)]
+
+_bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer hrd_...`")
+
+
+def get_caller(
+    conn: ConnectionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    return authenticate(conn, credentials.credentials if credentials else None)
+
+
+def needs(role: str) -> Callable[[Caller], Caller]:
+    """A dependency that admits callers whose key has `role` (or admin)."""
+
+    def check(caller: Annotated[Caller, Depends(get_caller)]) -> Caller:
+        require(caller, role)
+        return caller
+
+    return check
+
+
+IngestCaller = Annotated[Caller, Depends(needs("ingest"))]
+ReadCaller = Annotated[Caller, Depends(needs("read"))]
+AdminCaller = Annotated[Caller, Depends(needs("admin"))]

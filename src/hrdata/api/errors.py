@@ -1,0 +1,108 @@
+"""Every error the API returns, in one shape: `{"error": {"type", "message"}, "request_id"}`.
+
+HrdataError subclasses carry their own HTTP status (errors.py); nothing else leaks: no SQL,
+no stack trace, no secret.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import psycopg
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+from hrdata.api.logs import request_id
+from hrdata.errors import DatabaseUnavailable, HrdataError
+
+log = logging.getLogger(__name__)
+
+
+class ErrorDetail(BaseModel):
+    type: str
+    message: str
+    details: list[Any] | None = None
+
+
+class ErrorResponse(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorDetail
+    request_id: str | None = None
+
+
+def _type_name(exc: Exception) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
+
+
+def error_response(
+    status: int, kind: str, message: str, details: list[Any] | None = None
+) -> JSONResponse:
+    body: dict[str, Any] = {"error": {"type": kind, "message": message}}
+    if details is not None:
+        body["error"]["details"] = details
+    body["request_id"] = request_id.get()
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+async def _hrdata_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HrdataError)
+    return error_response(exc.http_status, _type_name(exc), str(exc))
+
+
+async def _database_error(_: Request, exc: Exception) -> JSONResponse:
+    log.warning("database unavailable", extra={"error": type(exc).__name__})
+    unavailable = DatabaseUnavailable("the database is unavailable; try again shortly")
+    return await _hrdata_error(_, unavailable)
+
+
+async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    details = [
+        {"location": list(e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()
+    ]
+    return error_response(422, "invalid_request", "the request does not match the API", details)
+
+
+async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    kinds = {404: "not_found", 405: "method_not_allowed"}
+    return error_response(
+        exc.status_code, kinds.get(exc.status_code, "http_error"), str(exc.detail)
+    )
+
+
+async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    log.exception("unexpected error")
+    message = f"internal error; the server log has the details under request {request_id.get()}"
+    return error_response(500, "internal", message)
+
+
+def install(app: FastAPI) -> None:
+    """Map every exception to the one error shape."""
+    app.add_exception_handler(HrdataError, _hrdata_error)
+    app.add_exception_handler(psycopg.OperationalError, _database_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for the given error statuses, all in the one error shape."""
+    descriptions = {
+        401: "No API key, or one that is unknown or revoked",
+        403: "The API key's role does not allow this",
+        404: "No such table or resource",
+        409: "The Idempotency-Key was used for a different request",
+        413: "The body is over the configured size",
+        415: "The body is not JSON or CSV",
+        422: "The request is not the expected shape, or (strict mode) a row is invalid",
+        503: "The database is unavailable",
+    }
+    return {s: {"model": ErrorResponse, "description": descriptions[s]} for s in statuses}

@@ -1,0 +1,64 @@
+"""Migrations started through the API, run as background jobs with progress."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, Field
+
+from hrdata.api.deps import AdminCaller, ConnectionDep, ReadCaller, SettingsDep
+from hrdata.api.errors import documented
+from hrdata.ingest.loader import RejectLimit
+from hrdata.ingest.sources import resolve
+from hrdata.jobs import get_job, start_migration
+
+router = APIRouter(prefix="/v1/migrations", tags=["migrations"])
+
+
+class MigrationRequest(BaseModel):
+    sources: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(
+        min_length=1,
+        max_length=100,
+        description="Files, folders or s3:// URIs, as seen by the server",
+        examples=[["data/challenge"]],
+    )
+    table: str | None = Field(default=None, max_length=100, description="Table of a single file")
+    max_rejects: str | None = Field(default=None, max_length=20, examples=["1%"])
+
+
+class Job(BaseModel):
+    job_id: str
+    kind: str
+    status: str
+    request: dict[str, Any]
+    progress: dict[str, Any]
+    result: dict[str, Any] | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+@router.post(
+    "",
+    status_code=202,
+    summary="Start a migration; poll its job for progress and the summary",
+    responses=documented(401, 403, 404, 422, 503),
+)
+def start(
+    body: MigrationRequest, _: AdminCaller, conn: ConnectionDep, settings: SettingsDep
+) -> Job:
+    limit = RejectLimit.parse(body.max_rejects)
+    resolve(body.sources, settings, body.table)  # refuse missing paths now, with a 4xx
+    job_id = start_migration(conn, settings, body.sources, body.table, limit, body.model_dump())
+    return Job(**get_job(conn, job_id))
+
+
+@router.get(
+    "/{job_id}",
+    summary="A migration job: status, progress, summary",
+    responses=documented(401, 403, 404, 503),
+)
+def show(job_id: Annotated[str, Path(max_length=64)], _: ReadCaller, conn: ConnectionDep) -> Job:
+    return Job(**get_job(conn, job_id))

@@ -1,0 +1,208 @@
+"""Rows of a table: post a batch of 1 to 1000 (JSON or CSV), read them back page by page."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi.responses import JSONResponse
+from psycopg import sql
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from hrdata.api.deps import ConnectionDep, IngestCaller, ReadCaller, SettingsDep
+from hrdata.api.errors import ErrorDetail, documented
+from hrdata.api.logs import request_id
+from hrdata.dictionary import TABLES
+from hrdata.dictionary import table as table_named
+from hrdata.errors import BadRequestBody, PayloadTooLarge, UnsupportedMediaType
+from hrdata.ingest.batch import MAX_ROWS, Idempotency, csv_rows, json_rows, write_batch
+from hrdata.schema import row_json_schema
+
+router = APIRouter(prefix="/v1/tables", tags=["rows"])
+
+TablePath = Annotated[
+    str,
+    Path(
+        description="A table of the data dictionary",
+        json_schema_extra={"enum": [t.name for t in TABLES]},
+    ),
+]
+
+
+class ReasonOut(BaseModel):
+    code: str
+    message: str
+    column: str | None
+
+
+class RejectedRow(BaseModel):
+    index: int
+    line: int | None = None
+    reasons: list[ReasonOut]
+
+
+class BatchResponse(BaseModel):
+    """What happened to a batch: rows inserted, skipped as already present, rejected (why)."""
+
+    request_id: str
+    table: str
+    inserted: int
+    skipped: int
+    rejected: list[RejectedRow]
+    error: ErrorDetail | None = None
+
+
+_BODY_SCHEMA = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["rows"],
+                "additionalProperties": False,
+                "properties": {
+                    "rows": {
+                        "type": "array",
+                        "minItems": 1,
+                        "maxItems": MAX_ROWS,
+                        "items": {"oneOf": [row_json_schema(t) for t in TABLES]},
+                    }
+                },
+            },
+            "example": {"rows": [{"id": 1, "department": "Supply Chain"}]},
+        },
+        "text/csv": {
+            "schema": {"type": "string"},
+            "example": "id,department\r\n1,Supply Chain\r\n",
+        },
+    },
+}
+
+
+@router.post(
+    "/{table}/rows",
+    summary="Insert a batch of 1 to 1000 rows",
+    description=(
+        "Each row is checked against the data dictionary. Valid rows are inserted in one "
+        "transaction; invalid ones are not, and come back with their index and every reason. "
+        "A row whose id is already stored is skipped when identical and rejected when not. "
+        "`mode=strict` inserts nothing when any row is invalid (422). A retried request with "
+        "the same `Idempotency-Key` gets the first answer and inserts nothing more."
+    ),
+    response_model=BatchResponse,
+    responses=documented(401, 403, 404, 409, 413, 415, 422, 503),
+    openapi_extra={"requestBody": _BODY_SCHEMA},
+)
+async def post_rows(
+    request: Request,
+    table: TablePath,
+    caller: IngestCaller,
+    conn: ConnectionDep,
+    settings: SettingsDep,
+    mode: Annotated[Literal["lenient", "strict"], Query()] = "lenient",
+    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+) -> JSONResponse:
+    target = table_named(table)
+    kind = _content_kind(request.headers.get("content-type", ""))
+    body = await _read_body(request, settings.api_max_body_bytes)
+    idempotency = (
+        Idempotency.of(caller.key_id, idempotency_key, table, mode, kind, body)
+        if idempotency_key
+        else None
+    )
+    current = request_id.get() or ""
+
+    def work() -> tuple[int, dict[str, Any]]:
+        batch = (
+            csv_rows(target, body, settings.max_line_bytes)
+            if kind == "csv"
+            else json_rows(target, _json_rows(body))
+        )
+        return write_batch(
+            conn,
+            settings,
+            target,
+            batch,
+            request_id=current,
+            source=f"api request {current}",
+            strict=mode == "strict",
+            idempotency=idempotency,
+        )
+
+    status, payload = await run_in_threadpool(work)
+    return JSONResponse(payload, status_code=status)
+
+
+def _content_kind(content_type: str) -> Literal["json", "csv"]:
+    media = content_type.split(";")[0].strip().lower()
+    if media == "application/json" or media.endswith("+json"):
+        return "json"
+    if media == "text/csv":
+        return "csv"
+    raise UnsupportedMediaType(
+        f"send rows as application/json or text/csv, not {media or 'a body without a type'}"
+    )
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"the body is {declared} bytes; the limit is {limit}")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLarge(f"the body is over the limit of {limit} bytes")
+    return bytes(body)
+
+
+def _json_rows(body: bytes) -> Any:
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        # ValueError covers bad JSON and bytes that are not UTF-8.
+        raise BadRequestBody(f"the body is not valid JSON: {str(exc)[:200]}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("rows"), list):
+        raise BadRequestBody('expected a JSON object {"rows": [ {...}, ... ]}')
+    extra = sorted(set(document) - {"rows"})
+    if extra:
+        raise BadRequestBody(f"unexpected key(s) beside rows: {', '.join(extra)[:200]}")
+    return document["rows"]
+
+
+class RowsPage(BaseModel):
+    """One page of rows in id order; pass `next_after` as `after` for the next page."""
+
+    rows: list[dict[str, Any]]
+    next_after: int | None
+
+
+@router.get(
+    "/{table}/rows",
+    summary="Read rows in id order, page by page",
+    responses=documented(401, 403, 404, 503),
+)
+def get_rows(
+    table: TablePath,
+    _: ReadCaller,
+    conn: ConnectionDep,
+    after: Annotated[int, Query(ge=0, le=2_147_483_647, description="Rows with a greater id")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 100,
+) -> RowsPage:
+    target = table_named(table)
+    query = sql.SQL("SELECT {} FROM {} WHERE id > %s ORDER BY id LIMIT %s").format(
+        sql.SQL(", ").join(map(sql.Identifier, target.column_names)), sql.Identifier(target.name)
+    )
+    found = conn.execute(query, (after, limit)).fetchall()
+    rows = [
+        {name: _json_value(value) for name, value in zip(target.column_names, row, strict=True)}
+        for row in found
+    ]
+    return RowsPage(rows=rows, next_after=rows[-1]["id"] if len(rows) == limit else None)
+
+
+def _json_value(value: Any) -> Any:
+    return value.isoformat().replace("+00:00", "Z") if isinstance(value, datetime) else value

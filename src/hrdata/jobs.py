@@ -1,0 +1,149 @@
+"""Background jobs (migrations started through the API), with progress kept in PostgreSQL so
+every API process sees every job."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from hrdata.db import connection
+from hrdata.errors import HrdataError, NotFound
+from hrdata.ingest.loader import RejectLimit
+from hrdata.ingest.migrate import migrate
+from hrdata.ingest.sources import Source
+from hrdata.settings import Settings
+
+log = logging.getLogger(__name__)
+
+_PROGRESS_EVERY_SECONDS = 0.5
+
+
+def start_migration(
+    conn: psycopg.Connection,
+    settings: Settings,
+    specs: list[str],
+    table: str | None,
+    limit: RejectLimit,
+    request: dict[str, Any],
+) -> str:
+    """Record a migration job and run it in a thread of this process; return its id."""
+    job_id = secrets.token_hex(8)
+    with conn.transaction():
+        conn.execute(
+            "INSERT INTO background_jobs (job_id, kind, status, request) "
+            "VALUES (%s, 'migration', 'running', %s)",
+            (job_id, Jsonb(request)),
+        )
+    worker = threading.Thread(
+        target=_run_migration,
+        args=(settings, job_id, specs, table, limit),
+        name=f"migration-{job_id}",
+        daemon=True,
+    )
+    worker.start()
+    return job_id
+
+
+def get_job(conn: psycopg.Connection, job_id: str) -> dict[str, Any]:
+    """The job's status, progress and result; raises NotFound."""
+    row = conn.execute(
+        "SELECT job_id, kind, status, request, progress, result, error, created_at, updated_at "
+        "FROM background_jobs WHERE job_id = %s",
+        (job_id,),
+    ).fetchone()
+    if row is None:
+        raise NotFound(f"no job {job_id!r}")
+    names = (
+        "job_id",
+        "kind",
+        "status",
+        "request",
+        "progress",
+        "result",
+        "error",
+        "created_at",
+        "updated_at",
+    )
+    return dict(zip(names, row, strict=True))
+
+
+def _run_migration(
+    settings: Settings, job_id: str, specs: list[str], table: str | None, limit: RejectLimit
+) -> None:
+    reporter = _Progress(settings, job_id)
+    try:
+        summary = migrate(settings, specs, table=table, limit=limit, progress=reporter.track)
+        _finish(settings, job_id, summary.status, summary.as_dict(), None, reporter.snapshot())
+    except HrdataError as exc:
+        _finish(settings, job_id, "failed", None, str(exc), reporter.snapshot())
+    except Exception:
+        log.exception("migration job failed", extra={"job_id": job_id})
+        _finish(
+            settings,
+            job_id,
+            "failed",
+            None,
+            "internal error (see the server log)",
+            reporter.snapshot(),
+        )
+
+
+class _Progress:
+    """Bytes read per source, written to the job row at most twice a second."""
+
+    def __init__(self, settings: Settings, job_id: str) -> None:
+        self.settings, self.job_id = settings, job_id
+        self.files: dict[str, dict[str, Any]] = {}
+        self._written = 0.0
+
+    def track(self, source: Source) -> Callable[[int], None]:
+        entry = {"table": source.table.name, "bytes_read": 0, "bytes_total": source.size}
+        self.files[source.name] = entry
+
+        def update(done: int) -> None:
+            entry["bytes_read"] = done
+            if time.monotonic() - self._written >= _PROGRESS_EVERY_SECONDS:
+                self._write()
+
+        return update
+
+    def snapshot(self) -> dict[str, Any]:
+        return {"files": self.files}
+
+    def _write(self) -> None:
+        self._written = time.monotonic()
+        try:
+            with connection(self.settings, autocommit=True) as conn:
+                conn.execute(
+                    "UPDATE background_jobs SET progress = %s, updated_at = now() "
+                    "WHERE job_id = %s",
+                    (Jsonb(self.snapshot()), self.job_id),
+                )
+        except HrdataError:
+            pass  # progress is best effort; the result is written at the end
+
+
+def _finish(
+    settings: Settings,
+    job_id: str,
+    status: str,
+    result: dict[str, Any] | None,
+    error: str | None,
+    progress: dict[str, Any],
+) -> None:
+    try:
+        with connection(settings, autocommit=True) as conn:
+            conn.execute(
+                "UPDATE background_jobs SET status = %s, result = %s, error = %s, progress = %s, "
+                "updated_at = now() WHERE job_id = %s",
+                (status, Jsonb(result) if result else None, error, Jsonb(progress), job_id),
+            )
+    except HrdataError:
+        log.error("could not record the end of job", extra={"job_id": job_id, "status": status})
