@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hrdata.settings import load_settings
+from hrdata.settings import Settings, load_settings
 
 
 @pytest.fixture(autouse=True)
@@ -55,3 +55,11 @@ def test_database_url_is_hidden_when_printed(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("HRDATA_DATABASE_URL", "postgresql://u:not-the-password@db/hr")
 
     assert "not-the-password" not in repr(load_settings())
+
+
+def test_every_setting_is_documented() -> None:
+    documented = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text()
+
+    assert [] == [
+        name for name in Settings.model_fields if f"`HRDATA_{name.upper()}`" not in documented
+    ]
