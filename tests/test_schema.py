@@ -40,8 +40,8 @@ def test_employees_table_has_its_keys_and_references(db: psycopg.Connection) -> 
 
     assert {
         "PRIMARY KEY (id)",
-        "FOREIGN KEY (department_id) REFERENCES departments(id)",
-        "FOREIGN KEY (job_id) REFERENCES jobs(id)",
+        "FOREIGN KEY (department_id) REFERENCES departments(id) DEFERRABLE",
+        "FOREIGN KEY (job_id) REFERENCES jobs(id) DEFERRABLE",
     } <= found
 
 

@@ -281,6 +281,124 @@ def keys_revoke(key_id: str) -> None:
     click.echo(f"API key {key_id} revoked")
 
 
+@cli.group(invoke_without_command=True)
+@click.option("--tables", help="Comma-separated tables (default: all).")
+@click.option(
+    "--to", "destination", help="A folder or s3://bucket/prefix (default HRDATA_BACKUP_URI)."
+)
+@click.option(
+    "--codec",
+    type=click.Choice(["null", "deflate", "zstandard", "snappy"]),
+    default="deflate",
+    show_default=True,
+    help="AVRO block compression.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the manifest as JSON.")
+@click.pass_context
+def backup(
+    ctx: click.Context, tables: str | None, destination: str | None, codec: str, as_json: bool
+) -> None:
+    """Write every table (or --tables) as AVRO from one snapshot, plus a manifest."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from hrdata.backup.sets import take_backup
+
+    names = [t.strip() for t in tables.split(",") if t.strip()] if tables else None
+    manifest = take_backup(_settings(), names, destination, codec)
+    if as_json:
+        click.echo(manifest.to_json())
+        return
+    rows = ", ".join(f"{name} {entry.rows}" for name, entry in manifest.tables.items())
+    click.echo(f"backup {manifest.backup_id}: {rows}")
+
+
+@backup.command("verify")
+@click.argument("backup_id")
+@click.option(
+    "--from", "location", help="A folder or s3://bucket/prefix (default HRDATA_BACKUP_URI)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the verified manifest as JSON.")
+def backup_verify(backup_id: str, location: str | None, as_json: bool) -> None:
+    """Read every file of a backup and check checksums, row counts and schemas."""
+    from hrdata.backup.sets import verify_backup
+
+    manifest = verify_backup(_settings(), backup_id, location)
+    click.echo(manifest.to_json() if as_json else f"backup {backup_id} is intact")
+
+
+@cli.group()
+def backups() -> None:
+    """List and prune backup sets."""
+
+
+@backups.command("list")
+@click.option(
+    "--from", "location", help="A folder or s3://bucket/prefix (default HRDATA_BACKUP_URI)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
+def backups_list(location: str | None, as_json: bool) -> None:
+    """Every complete backup set, oldest first."""
+    from dataclasses import asdict
+
+    from hrdata.backup.sets import list_backups
+
+    found = list_backups(_settings(), location)
+    if as_json:
+        click.echo(json.dumps([asdict(m) for m in found]))
+        return
+    grid = RichTable()
+    for heading in ("backup", "taken at", "tables", "rows", "bytes"):
+        grid.add_column(heading)
+    for m in found:
+        grid.add_row(
+            m.backup_id,
+            m.created_at,
+            ", ".join(m.tables),
+            str(sum(t.rows for t in m.tables.values())),
+            str(sum(t.bytes for t in m.tables.values())),
+        )
+    Console().print(grid)
+
+
+@backups.command("prune")
+@click.option("--keep", type=int, required=True, help="How many of the newest sets to keep.")
+@click.option(
+    "--from", "location", help="A folder or s3://bucket/prefix (default HRDATA_BACKUP_URI)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the deleted ids as JSON.")
+def backups_prune(keep: int, location: str | None, as_json: bool) -> None:
+    """Delete all but the newest --keep backup sets."""
+    from hrdata.backup.sets import prune_backups
+
+    deleted = prune_backups(_settings(), keep, location)
+    click.echo(json.dumps(deleted) if as_json else f"deleted {len(deleted)} backup set(s)")
+
+
+@cli.command()
+@click.argument("table_name", required=False)
+@click.option("--all", "every", is_flag=True, help="Restore every table of the set.")
+@click.option("--backup", "backup_id", help="The backup id (default: the latest).")
+@click.option(
+    "--from", "location", help="A folder or s3://bucket/prefix (default HRDATA_BACKUP_URI)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print what was restored as JSON.")
+def restore(
+    table_name: str | None, every: bool, backup_id: str | None, location: str | None, as_json: bool
+) -> None:
+    """Replace a table (or --all) with its rows in a backup, atomically."""
+    from hrdata.backup.restore import restore as run_restore
+    from hrdata.errors import InvalidArgument
+
+    if every == bool(table_name):
+        raise InvalidArgument("name one table, or pass --all")
+    result = run_restore(_settings(), [table_name] if table_name else None, backup_id, location)
+    if as_json:
+        click.echo(json.dumps({"backup_id": result.backup_id, "rows": result.rows}))
+        return
+    rows = ", ".join(f"{name} {count}" for name, count in result.rows.items())
+    click.echo(f"restored from {result.backup_id}: {rows}")
+
+
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")

@@ -14,6 +14,8 @@
   + UnsupportedMediaType      a body in a content type the endpoint does not read
   + PayloadTooLarge           a body over the configured size
   + IdempotencyConflict       an Idempotency-Key reused with a different request
+  + BackupCorrupt             a backup file that is damaged, truncated or not what it claims
+  + RestoreWouldBreakReferences  restored rows that would leave references dangling
 
 Rejected rows are data, not exceptions: a `Reason` says what is wrong with one value.
 """
@@ -102,6 +104,16 @@ class PayloadTooLarge(HrdataError):
 
 class IdempotencyConflict(HrdataError):
     exit_code = 2
+    http_status = 409
+
+
+class BackupCorrupt(HrdataError):
+    exit_code = 6
+    http_status = 422
+
+
+class RestoreWouldBreakReferences(HrdataError):
+    exit_code = 6
     http_status = 409
 
 

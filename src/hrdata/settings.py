@@ -32,6 +32,10 @@ class Settings(BaseSettings):
         description="Where reject logs (JSON Lines) go: a folder or s3://bucket/prefix/. "
         "Defaults to <home>/logs.",
     )
+    backup_uri: str | None = Field(
+        default=None,
+        description="Where backup sets go: a folder or s3://bucket/prefix (<home>/backups).",
+    )
     s3_region: str | None = Field(default=None, description="AWS region for S3.")
     s3_endpoint_url: str | None = Field(
         default=None, description="Endpoint of an S3-compatible store (MinIO, moto...)."

@@ -1,0 +1,173 @@
+"""Taking, listing, verifying and pruning backup sets."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO
+
+import psycopg
+
+from hrdata import __version__
+from hrdata.backup.avro import HashingWriter, count_records, file_schema, write_table
+from hrdata.backup.ids import checked_backup_id, new_backup_id
+from hrdata.backup.manifest import (
+    MANIFEST,
+    Manifest,
+    TableFile,
+    current_fingerprint,
+    schema_fingerprint,
+)
+from hrdata.backup.storage import Storage, storage_for
+from hrdata.db import connection, init_schema
+from hrdata.dictionary import TABLES, Table, dependency_rank
+from hrdata.dictionary import table as table_named
+from hrdata.errors import BackupCorrupt, InvalidArgument, NotFound
+from hrdata.settings import Settings
+
+CODECS = ("null", "deflate", "zstandard", "snappy")
+
+
+def tables_named(names: list[str] | None) -> list[Table]:
+    """The tables asked for (all when None), in dependency order."""
+    chosen = [table_named(n) for n in names] if names else list(TABLES)
+    return sorted(set(chosen), key=dependency_rank)
+
+
+def take_backup(
+    settings: Settings,
+    tables: list[str] | None = None,
+    destination: str | None = None,
+    codec: str = "deflate",
+) -> Manifest:
+    """Write every table asked for from one consistent snapshot, then the manifest."""
+    if codec not in CODECS:
+        raise InvalidArgument(f"unknown codec {codec!r} (codecs: {', '.join(CODECS)})")
+    chosen = tables_named(tables)
+    storage = storage_for(settings, destination)
+    manifest = Manifest(new_backup_id(), datetime.now(UTC).isoformat(), __version__, codec)
+    with connection(settings) as conn:
+        init_schema(conn)
+        conn.commit()
+        # One REPEATABLE READ transaction: every table as of the same instant, writes go on.
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.read_only = True
+        with conn.transaction():
+            for table in chosen:
+                manifest.tables[table.name] = _write_file(
+                    conn, storage, manifest.backup_id, table, codec
+                )
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as out:
+        out.write(manifest.to_json())
+    try:
+        storage.put(Path(out.name), f"{manifest.backup_id}/{MANIFEST}")
+    finally:
+        Path(out.name).unlink(missing_ok=True)
+    return manifest
+
+
+def _write_file(
+    conn: psycopg.Connection, storage: Storage, backup_id: str, table: Table, codec: str
+) -> TableFile:
+    name = f"{table.name}.avro"
+    with tempfile.NamedTemporaryFile("wb", suffix=".avro", delete=False) as raw:
+        out = HashingWriter(raw)
+        rows = write_table(conn, table, out, codec)  # type: ignore[arg-type]
+    try:
+        storage.put(Path(raw.name), f"{backup_id}/{name}")
+    finally:
+        Path(raw.name).unlink(missing_ok=True)
+    return TableFile(
+        table.name, name, rows, out.size, out.digest.hexdigest(), current_fingerprint(table)
+    )
+
+
+def list_backups(settings: Settings, location: str | None = None) -> list[Manifest]:
+    """Every complete backup set (one with a manifest), oldest first."""
+    storage = storage_for(settings, location)
+    found = []
+    for backup_id in storage.sets():
+        if storage.exists(f"{backup_id}/{MANIFEST}"):
+            found.append(read_manifest(storage, backup_id))
+    return found
+
+
+def read_manifest(storage: Storage, backup_id: str) -> Manifest:
+    """The manifest of `backup_id`; raises NotFound, or BackupCorrupt when unreadable."""
+    checked_backup_id(backup_id)
+    if not storage.exists(f"{backup_id}/{MANIFEST}"):
+        raise NotFound(f"no complete backup {backup_id} in {storage.location}")
+    with storage.open(f"{backup_id}/{MANIFEST}") as stream:
+        try:
+            return Manifest.from_json(stream.read().decode())
+        except (ValueError, TypeError, KeyError) as exc:
+            raise BackupCorrupt(f"backup {backup_id}: manifest.json is unreadable: {exc}") from exc
+
+
+def latest_backup(storage: Storage) -> str:
+    complete = [b for b in storage.sets() if storage.exists(f"{b}/{MANIFEST}")]
+    if not complete:
+        raise NotFound(f"no backup in {storage.location}")
+    return complete[-1]
+
+
+@contextmanager
+def verified_file(storage: Storage, manifest: Manifest, table: Table) -> Iterator[IO[bytes]]:
+    """A local copy of the table's file, after checking size, checksum, schema and row count.
+
+    Raises BackupCorrupt naming what is wrong; nothing is changed before this passes.
+    """
+    entry = manifest.tables.get(table.name)
+    where = f"backup {manifest.backup_id}, {table.name}"
+    if entry is None:
+        raise NotFound(f"{where}: this set has no such table")
+    if entry.schema_fingerprint != current_fingerprint(table):
+        raise BackupCorrupt(f"{where}: the backup's schema differs from the current dictionary")
+    with tempfile.TemporaryFile() as local:
+        with storage.open(f"{manifest.backup_id}/{entry.file}") as remote:
+            out = HashingWriter(local)
+            while chunk := remote.read(1 << 20):
+                out.write(chunk)
+        if (out.size, out.digest.hexdigest()) != (entry.bytes, entry.sha256):
+            raise BackupCorrupt(f"{where}: the file is damaged or truncated (checksum mismatch)")
+        try:
+            local.seek(0)
+            schema = file_schema(local)
+            local.seek(0)
+            rows = count_records(local)
+        except Exception as exc:  # fastavro raises many kinds on a foreign file
+            raise BackupCorrupt(f"{where}: not a readable AVRO file: {exc}") from exc
+        if schema_fingerprint(schema) != entry.schema_fingerprint:
+            raise BackupCorrupt(f"{where}: the file holds another schema than its manifest says")
+        if rows != entry.rows:
+            raise BackupCorrupt(f"{where}: {rows} rows in the file, {entry.rows} in the manifest")
+        local.seek(0)
+        yield local
+
+
+def verify_backup(settings: Settings, backup_id: str, location: str | None = None) -> Manifest:
+    """Read every file of a set and check it against its manifest; raises BackupCorrupt."""
+    storage = storage_for(settings, location)
+    manifest = read_manifest(storage, backup_id)
+    for name in manifest.tables:
+        with verified_file(storage, manifest, table_named(name)):
+            pass
+    return manifest
+
+
+def prune_backups(settings: Settings, keep: int, location: str | None = None) -> list[str]:
+    """Delete all but the newest `keep` complete sets (and any incomplete older ones)."""
+    if keep < 1:
+        raise InvalidArgument("--keep must be at least 1")
+    storage = storage_for(settings, location)
+    every = storage.sets()
+    complete = [b for b in every if storage.exists(f"{b}/{MANIFEST}")]
+    kept = set(complete[-keep:])
+    oldest_kept = min(kept) if kept else ""
+    doomed = [b for b in every if b not in kept and b < oldest_kept]
+    for backup_id in doomed:
+        storage.delete_set(checked_backup_id(backup_id))
+    return doomed

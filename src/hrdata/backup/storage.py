@@ -1,0 +1,134 @@
+"""Where backup sets live: a local folder or an S3 prefix, behind one small protocol."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from hrdata.errors import NotFound
+from hrdata.s3 import is_s3_uri, s3_client, s3_error, split_s3_uri
+from hrdata.settings import Settings
+
+
+class Storage(Protocol):
+    """Files of backup sets, each named `<backup id>/<file name>`."""
+
+    location: str
+
+    def put(self, local: Path, name: str) -> None: ...
+
+    @contextmanager
+    def open(self, name: str) -> Iterator[IO[bytes]]: ...
+
+    def exists(self, name: str) -> bool: ...
+
+    def sets(self) -> list[str]: ...
+
+    def delete_set(self, backup_id: str) -> None: ...
+
+
+class LocalStorage:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.location = str(root)
+
+    def put(self, local: Path, name: str) -> None:
+        target = self.root / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".partial")
+        shutil.copyfile(local, partial)
+        partial.replace(target)  # a reader never sees half a file under the final name
+
+    @contextmanager
+    def open(self, name: str) -> Iterator[IO[bytes]]:
+        path = self.root / name
+        if not path.is_file():
+            raise NotFound(f"{path}: no such backup file")
+        with path.open("rb") as stream:
+            yield stream
+
+    def exists(self, name: str) -> bool:
+        return (self.root / name).is_file()
+
+    def sets(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir())
+
+    def delete_set(self, backup_id: str) -> None:
+        shutil.rmtree(self.root / backup_id, ignore_errors=True)
+
+
+class S3Storage:
+    def __init__(self, uri: str, settings: Settings) -> None:
+        self.bucket, prefix = split_s3_uri(uri)
+        self.prefix = prefix.strip("/")
+        self.location = (
+            f"s3://{self.bucket}/{self.prefix}" if self.prefix else f"s3://{self.bucket}"
+        )
+        self.client: Any = s3_client(settings)
+
+    def _key(self, name: str) -> str:
+        return f"{self.prefix}/{name}" if self.prefix else name
+
+    def put(self, local: Path, name: str) -> None:
+        try:
+            # upload_file streams from disk and switches to multipart for large files.
+            self.client.upload_file(str(local), self.bucket, self._key(name))
+        except Exception as exc:
+            raise s3_error(f"{self.location}/{name}", exc) from exc
+
+    @contextmanager
+    def open(self, name: str) -> Iterator[IO[bytes]]:
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=self._key(name))["Body"]
+        except Exception as exc:
+            error = s3_error(f"{self.location}/{name}", exc)
+            raise (NotFound(str(error)) if "no such object" in str(error) else error) from exc
+        try:
+            yield body
+        finally:
+            body.close()
+
+    def exists(self, name: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(name))
+            return True
+        except Exception:
+            return False
+
+    def sets(self) -> list[str]:
+        prefix = f"{self.prefix}/" if self.prefix else ""
+        found: list[str] = []
+        try:
+            pages = self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix, Delimiter="/"
+            )
+            for page in pages:
+                found += [
+                    p["Prefix"][len(prefix) :].rstrip("/") for p in page.get("CommonPrefixes", [])
+                ]
+        except Exception as exc:
+            raise s3_error(self.location, exc) from exc
+        return sorted(found)
+
+    def delete_set(self, backup_id: str) -> None:
+        prefix = self._key(backup_id) + "/"
+        try:
+            for page in self.client.get_paginator("list_objects_v2").paginate(
+                Bucket=self.bucket, Prefix=prefix
+            ):
+                keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
+                if keys:
+                    self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys})
+        except Exception as exc:
+            raise s3_error(f"{self.location}/{backup_id}", exc) from exc
+
+
+def storage_for(settings: Settings, uri: str | None = None) -> Storage:
+    """The storage at `uri`, or at HRDATA_BACKUP_URI, or under <home>/backups."""
+    location = uri or settings.backup_uri or str(settings.home / "backups")
+    return S3Storage(location, settings) if is_s3_uri(location) else LocalStorage(Path(location))
