@@ -25,6 +25,28 @@ log = logging.getLogger(__name__)
 _PROGRESS_EVERY_SECONDS = 0.5
 
 
+# What a job does: given its progress reporter, return (final status, result).
+Work = Callable[["Progress"], tuple[str, dict[str, Any]]]
+
+
+def start_job(
+    conn: psycopg.Connection, settings: Settings, kind: str, request: dict[str, Any], work: Work
+) -> str:
+    """Record a job and run `work` in a thread of this process; return the job's id."""
+    job_id = secrets.token_hex(8)
+    with conn.transaction():
+        conn.execute(
+            "INSERT INTO background_jobs (job_id, kind, status, request) "
+            "VALUES (%s, %s, 'running', %s)",
+            (job_id, kind, Jsonb(request)),
+        )
+    worker = threading.Thread(
+        target=_run, args=(settings, job_id, work), name=f"{kind}-{job_id}", daemon=True
+    )
+    worker.start()
+    return job_id
+
+
 def start_migration(
     conn: psycopg.Connection,
     settings: Settings,
@@ -33,22 +55,13 @@ def start_migration(
     limit: RejectLimit,
     request: dict[str, Any],
 ) -> str:
-    """Record a migration job and run it in a thread of this process; return its id."""
-    job_id = secrets.token_hex(8)
-    with conn.transaction():
-        conn.execute(
-            "INSERT INTO background_jobs (job_id, kind, status, request) "
-            "VALUES (%s, 'migration', 'running', %s)",
-            (job_id, Jsonb(request)),
-        )
-    worker = threading.Thread(
-        target=_run_migration,
-        args=(settings, job_id, specs, table, limit),
-        name=f"migration-{job_id}",
-        daemon=True,
-    )
-    worker.start()
-    return job_id
+    """Start a migration job; its progress is the bytes read per source file."""
+
+    def work(progress: Progress) -> tuple[str, dict[str, Any]]:
+        summary = migrate(settings, specs, table=table, limit=limit, progress=progress.track)
+        return summary.status, summary.as_dict()
+
+    return start_job(conn, settings, "migration", request, work)
 
 
 def get_job(conn: psycopg.Connection, job_id: str) -> dict[str, Any]:
@@ -74,28 +87,20 @@ def get_job(conn: psycopg.Connection, job_id: str) -> dict[str, Any]:
     return dict(zip(names, row, strict=True))
 
 
-def _run_migration(
-    settings: Settings, job_id: str, specs: list[str], table: str | None, limit: RejectLimit
-) -> None:
-    reporter = _Progress(settings, job_id)
+def _run(settings: Settings, job_id: str, work: Work) -> None:
+    progress = Progress(settings, job_id)
     try:
-        summary = migrate(settings, specs, table=table, limit=limit, progress=reporter.track)
-        _finish(settings, job_id, summary.status, summary.as_dict(), None, reporter.snapshot())
+        status, result = work(progress)
+        _finish(settings, job_id, status, result, None, progress.snapshot())
     except HrdataError as exc:
-        _finish(settings, job_id, "failed", None, str(exc), reporter.snapshot())
+        _finish(settings, job_id, "failed", None, str(exc), progress.snapshot())
     except Exception:
-        log.exception("migration job failed", extra={"job_id": job_id})
-        _finish(
-            settings,
-            job_id,
-            "failed",
-            None,
-            "internal error (see the server log)",
-            reporter.snapshot(),
-        )
+        log.exception("job failed", extra={"job_id": job_id})
+        message = "internal error (see the server log)"
+        _finish(settings, job_id, "failed", None, message, progress.snapshot())
 
 
-class _Progress:
+class Progress:
     """Bytes read per source, written to the job row at most twice a second."""
 
     def __init__(self, settings: Settings, job_id: str) -> None:

@@ -1,0 +1,160 @@
+"""Backups and restores through the API (admin), run as background jobs like migrations."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Path
+from pydantic import BaseModel, Field
+
+from hrdata.api.deps import AdminCaller, ConnectionDep, ReadCaller, SettingsDep
+from hrdata.api.errors import documented
+from hrdata.api.routes.migrations import Job
+from hrdata.api.routes.rows import TablePath
+from hrdata.backup.ids import checked_backup_id
+from hrdata.backup.restore import restore
+from hrdata.backup.sets import (
+    latest_backup,
+    list_backups,
+    read_manifest,
+    tables_named,
+    take_backup,
+    verify_backup,
+)
+from hrdata.backup.storage import storage_for
+from hrdata.dictionary import table as table_named
+from hrdata.errors import InvalidArgument
+from hrdata.jobs import Progress, get_job, start_job
+
+router = APIRouter(tags=["backups"])
+
+BackupId = Annotated[str, Path(max_length=40, pattern=r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$")]
+
+
+class BackupRequest(BaseModel):
+    tables: list[Annotated[str, Field(max_length=100)]] | None = Field(
+        default=None, max_length=20, description="Tables to back up (default: all)"
+    )
+    destination: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="Must be the configured backup location (HRDATA_BACKUP_URI) when given: "
+        "the API writes nowhere else.",
+    )
+    codec: Literal["null", "deflate", "zstandard", "snappy"] = "deflate"
+
+
+class RestoreRequest(BaseModel):
+    backup_id: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$",
+        description="The backup to restore from (default: the latest)",
+    )
+
+
+class TableFileOut(BaseModel):
+    table: str
+    file: str
+    rows: int
+    bytes: int
+    sha256: str
+    schema_fingerprint: str
+
+
+class BackupOut(BaseModel):
+    backup_id: str
+    created_at: str
+    hrdata_version: str
+    codec: str
+    tables: dict[str, TableFileOut]
+
+
+def _job(conn: Any, job_id: str) -> Job:
+    return Job(**get_job(conn, job_id))
+
+
+@router.post(
+    "/v1/backups",
+    status_code=202,
+    summary="Take a backup of every table (or some) as a background job",
+    responses=documented(401, 403, 404, 422, 503),
+)
+def start_backup(
+    body: BackupRequest, _: AdminCaller, conn: ConnectionDep, settings: SettingsDep
+) -> Job:
+    location = storage_for(settings).location
+    if body.destination is not None and body.destination.rstrip("/") != location:
+        raise InvalidArgument(f"destination must be the configured backup location ({location})")
+    tables = [t.name for t in tables_named(body.tables)] if body.tables else None
+
+    def work(_: Progress) -> tuple[str, dict[str, Any]]:
+        return "succeeded", asdict(take_backup(settings, tables, None, body.codec))
+
+    return _job(conn, start_job(conn, settings, "backup", body.model_dump(), work))
+
+
+@router.get(
+    "/v1/backups", summary="Complete backup sets, oldest first", responses=documented(401, 403, 503)
+)
+def backups(_: ReadCaller, settings: SettingsDep) -> list[BackupOut]:
+    return [BackupOut(**asdict(m)) for m in list_backups(settings)]
+
+
+@router.get(
+    "/v1/backups/{backup_id}",
+    summary="One backup set's manifest",
+    responses=documented(401, 403, 404, 503),
+)
+def backup(backup_id: BackupId, _: ReadCaller, settings: SettingsDep) -> BackupOut:
+    return BackupOut(**asdict(read_manifest(storage_for(settings), checked_backup_id(backup_id))))
+
+
+@router.post(
+    "/v1/backups/{backup_id}/verify",
+    status_code=202,
+    summary="Check every file of a backup set (checksums, rows, schemas) as a job",
+    responses=documented(401, 403, 404, 503),
+)
+def verify(backup_id: BackupId, _: AdminCaller, conn: ConnectionDep, settings: SettingsDep) -> Job:
+    read_manifest(storage_for(settings), checked_backup_id(backup_id))  # 404 now, not in the job
+
+    def work(_: Progress) -> tuple[str, dict[str, Any]]:
+        return "succeeded", asdict(verify_backup(settings, backup_id))
+
+    return _job(conn, start_job(conn, settings, "verify", {"backup_id": backup_id}, work))
+
+
+@router.post(
+    "/v1/tables/{table}/restore",
+    status_code=202,
+    summary="Replace a table with its rows in a backup, atomically, as a job",
+    responses=documented(401, 403, 404, 422, 503),
+)
+def start_restore(
+    table: TablePath,
+    body: RestoreRequest,
+    _: AdminCaller,
+    conn: ConnectionDep,
+    settings: SettingsDep,
+) -> Job:
+    name = table_named(table).name
+    storage = storage_for(settings)
+    backup_id = body.backup_id or latest_backup(storage)
+    if name not in read_manifest(storage, backup_id).tables:
+        raise InvalidArgument(f"backup {backup_id} holds no {name}")
+
+    def work(_: Progress) -> tuple[str, dict[str, Any]]:
+        return "succeeded", asdict(restore(settings, [name], backup_id))
+
+    request = {"table": name, "backup_id": backup_id}
+    return _job(conn, start_job(conn, settings, "restore", request, work))
+
+
+@router.get(
+    "/v1/jobs/{job_id}",
+    summary="Any background job: status, progress, result",
+    responses=documented(401, 403, 404, 503),
+)
+def job(job_id: Annotated[str, Path(max_length=64)], _: ReadCaller, conn: ConnectionDep) -> Job:
+    return _job(conn, job_id)
