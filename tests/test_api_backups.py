@@ -73,9 +73,8 @@ def test_restore_job_that_would_orphan_rows_fails_with_the_reason(
     api: TestClient, tokens: dict[str, str], db: psycopg.Connection, loaded: None
 ) -> None:
     backup(api, tokens, tables=["departments"])
-    db.execute(
-        "INSERT INTO departments VALUES (99, 'new'); INSERT INTO hired_employees VALUES (9999, 'x', now(), 99, 1)"
-    )
+    db.execute("INSERT INTO departments VALUES (99, 'new')")
+    db.execute("INSERT INTO hired_employees VALUES (9999, 'x', now(), 99, 1)")
 
     job = finished(
         api,
