@@ -26,8 +26,10 @@ from click.testing import CliRunner
 from moto.server import ThreadedMotoServer
 
 from conftest import CHALLENGE, count
+from hrdata.backup.restore import restore
+from hrdata.backup.sets import list_backups, prune_backups, take_backup, verify_backup
 from hrdata.cli import cli
-from hrdata.errors import SourceError
+from hrdata.errors import BackupCorrupt, SourceError
 from hrdata.ingest.migrate import migrate
 from hrdata.s3 import s3_client
 from hrdata.settings import Settings
@@ -466,3 +468,62 @@ def test_cli_migrates_an_s3_prefix_and_prints_the_json_summary(
     assert [f"s3://{bucket}/export/hired_employees.csv"] == [
         f["source"] for f in report["tables"]["hired_employees"]["files"]
     ]
+
+
+# Backups in S3: the same S3Storage code users run, on the moto server.
+
+
+@pytest.fixture
+def migrated(settings: Settings, db: psycopg.Connection) -> None:
+    migrate(settings, [str(CHALLENGE)])
+
+
+def test_backup_to_s3_round_trips_a_table(
+    s3_settings: Settings, store: Any, db: psycopg.Connection, migrated: None
+) -> None:
+    backups = new_bucket(store)
+    located = s3_settings.model_copy(update={"backup_uri": f"s3://{backups}/sets"})
+    before = db.execute("SELECT * FROM hired_employees ORDER BY id").fetchall()
+    manifest = take_backup(located)
+    db.execute("DELETE FROM hired_employees WHERE id % 2 = 0")
+
+    restore(located, ["hired_employees"])
+
+    assert before == db.execute("SELECT * FROM hired_employees ORDER BY id").fetchall()
+    keys = sorted(o["Key"] for o in store.list_objects_v2(Bucket=backups)["Contents"])
+    files = ("departments.avro", "hired_employees.avro", "jobs.avro", "manifest.json")
+    assert [f"sets/{manifest.backup_id}/{name}" for name in files] == keys
+
+
+def test_s3_backups_are_listed_verified_and_pruned(
+    s3_settings: Settings, store: Any, migrated: None
+) -> None:
+    located = s3_settings.model_copy(update={"backup_uri": f"s3://{new_bucket(store)}/sets"})
+    first = take_backup(located, ["jobs"])
+    time.sleep(1.01)
+    second = take_backup(located, ["jobs"])
+
+    listed = [m.backup_id for m in list_backups(located)]
+    verify_backup(located, second.backup_id)
+    deleted = prune_backups(located, keep=1)
+
+    assert ([first.backup_id, second.backup_id], [first.backup_id]) == (listed, deleted)
+    assert [second.backup_id] == [m.backup_id for m in list_backups(located)]
+
+
+def test_damaged_s3_backup_is_refused_and_the_table_is_unchanged(
+    s3_settings: Settings, store: Any, db: psycopg.Connection, migrated: None
+) -> None:
+    backups = new_bucket(store)
+    located = s3_settings.model_copy(update={"backup_uri": f"s3://{backups}"})
+    manifest = take_backup(located, ["jobs"])
+    key = f"{manifest.backup_id}/jobs.avro"
+    data = store.get_object(Bucket=backups, Key=key)["Body"].read()
+    store.put_object(Bucket=backups, Key=key, Body=data[: len(data) // 2])
+    db.execute("UPDATE jobs SET job = 'changed' WHERE id > 150")
+    before = db.execute("SELECT * FROM jobs ORDER BY id").fetchall()
+
+    with pytest.raises(BackupCorrupt, match="damaged or truncated"):
+        restore(located, ["jobs"])
+
+    assert before == db.execute("SELECT * FROM jobs ORDER BY id").fetchall()
