@@ -1,0 +1,134 @@
+"""The two hiring metrics against the original export, with expected values computed here
+from the CSV files in plain Python, and their edge cases."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from datetime import datetime
+
+import psycopg
+import pytest
+
+from conftest import CHALLENGE
+from hrdata.ingest.migrate import migrate
+from hrdata.metrics.queries import (
+    DepartmentRow,
+    QuarterRow,
+    departments_above_mean,
+    hires_by_quarter,
+)
+from hrdata.settings import Settings
+
+
+def read(name: str) -> list[list[str]]:
+    with open(CHALLENGE / name, newline="") as f:
+        return list(csv.reader(f))
+
+
+def valid_hires() -> list[tuple[int, int, datetime]]:
+    """(department id, job id, instant) of every employee row the loader accepts."""
+    hires = []
+    for row in read("hired_employees.csv"):
+        if all(v.strip() for v in row):
+            hires.append((int(row[3]), int(row[4]), datetime.fromisoformat(row[2])))
+    return hires
+
+
+@pytest.fixture
+def loaded(settings: Settings, db: psycopg.Connection) -> None:
+    migrate(settings, [str(CHALLENGE)])
+
+
+def test_hires_by_quarter_match_the_export(db: psycopg.Connection, loaded: None) -> None:
+    departments = {int(r[0]): r[1] for r in read("departments.csv")}
+    jobs = {int(r[0]): r[1] for r in read("jobs.csv")}
+    counts: Counter[tuple[int, int, int]] = Counter()
+    for department, job, instant in valid_hires():
+        if instant.year == 2021:
+            counts[(department, job, (instant.month - 1) // 3 + 1)] += 1
+    pairs = sorted({(d, j) for d, j, _ in counts}, key=lambda p: (departments[p[0]], jobs[p[1]]))
+    expected = [
+        QuarterRow(departments[d], jobs[j], *(counts[(d, j, q)] for q in (1, 2, 3, 4)))
+        for d, j in pairs
+    ]
+
+    assert expected == hires_by_quarter(db, 2021)
+
+
+@pytest.mark.parametrize("mean_over", ["all", "hiring"])
+def test_departments_above_the_mean_match_the_export(
+    db: psycopg.Connection, loaded: None, mean_over: str
+) -> None:
+    departments = {int(r[0]): r[1] for r in read("departments.csv")}
+    hired = Counter(d for d, _, instant in valid_hires() if instant.year == 2021)
+    counted = [hired[d] for d in departments] if mean_over == "all" else list(hired.values())
+    mean = sum(counted) / len(counted)
+    above = [DepartmentRow(d, departments[d], hired[d]) for d in departments if hired[d] > mean]
+    expected = sorted(above, key=lambda r: (-r.hired, r.id))
+
+    assert expected == departments_above_mean(db, 2021, mean_over)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def small(db: psycopg.Connection) -> None:
+    db.execute("INSERT INTO departments VALUES (1, 'A'), (2, 'B'), (3, 'C'), (4, 'D')")
+    db.execute("INSERT INTO jobs VALUES (1, 'Clerk')")
+
+
+def hire(db: psycopg.Connection, employee: int, department: int, when: str) -> None:
+    db.execute(
+        "INSERT INTO hired_employees VALUES (%s, 'x', %s, %s, 1)", (employee, when, department)
+    )
+
+
+def test_a_year_without_hires_gives_empty_metrics(db: psycopg.Connection, small: None) -> None:
+    hire(db, 1, 1, "2020-05-01T00:00:00Z")
+
+    assert ([], []) == (hires_by_quarter(db, 2021), departments_above_mean(db, 2021))
+
+
+def test_departments_exactly_at_the_mean_are_not_above_it(
+    db: psycopg.Connection, small: None
+) -> None:
+    # A 2, B 2, C 0, D 0. Over hiring departments the mean is 2: A and B sit on it.
+    for employee, department in enumerate([1, 1, 2, 2], start=1):
+        hire(db, employee, department, "2021-01-01T00:00:00Z")
+
+    assert ([1, 2], []) == (
+        [r.id for r in departments_above_mean(db, 2021, "all")],
+        [r.id for r in departments_above_mean(db, 2021, "hiring")],
+    )
+
+
+def test_mean_over_all_and_over_hiring_differ(db: psycopg.Connection, small: None) -> None:
+    # A 3, B 1, C 2, D 0: mean over all = 1.5 -> A and C above; over hiring = 2 -> only A.
+    for employee, department in enumerate([1, 1, 1, 2, 3, 3], start=1):
+        hire(db, employee, department, "2021-06-01T00:00:00Z")
+
+    assert ([1, 3], [1]) == (
+        [r.id for r in departments_above_mean(db, 2021, "all")],
+        [r.id for r in departments_above_mean(db, 2021, "hiring")],
+    )
+
+
+def test_department_hiring_only_in_other_years_counts_zero_under_all(
+    db: psycopg.Connection, small: None
+) -> None:
+    # 2021: A 2, B 1; C only in 2020. Over all four: mean 0.75 -> A and B. Over hiring: 1.5 -> A.
+    hire(db, 1, 1, "2021-01-01T00:00:00Z")
+    hire(db, 2, 1, "2021-01-01T00:00:00Z")
+    hire(db, 3, 2, "2021-01-01T00:00:00Z")
+    hire(db, 4, 3, "2020-12-31T23:59:59Z")
+
+    assert ([1, 2], [1]) == (
+        [r.id for r in departments_above_mean(db, 2021, "all")],
+        [r.id for r in departments_above_mean(db, 2021, "hiring")],
+    )
+
+
+def test_quarters_follow_the_utc_instant(db: psycopg.Connection, small: None) -> None:
+    hire(db, 1, 1, "2021-04-01T01:00:00+02:00")  # 2021-03-31T23:00Z: Q1
+    hire(db, 2, 1, "2021-12-31T23:30:00-01:00")  # 2022-01-01T00:30Z: not 2021
+
+    assert [QuarterRow("A", "Clerk", 1, 0, 0, 0)] == hires_by_quarter(db, 2021)
