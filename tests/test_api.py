@@ -138,6 +138,33 @@ def test_migration_of_a_missing_path_is_refused_at_once(
     assert (422, "source_error") == (response.status_code, response.json()["error"]["type"])
 
 
+def test_migration_of_a_path_too_long_for_the_file_system_is_422(
+    api: TestClient, tokens: dict[str, str]
+) -> None:
+    response = api.post(
+        "/v1/migrations", json={"sources": ["x" * 4096]}, headers=as_role(tokens, "admin")
+    )
+
+    assert (422, "source_error") == (response.status_code, response.json()["error"]["type"])
+
+
+def test_migration_body_that_is_not_utf8_is_422(api: TestClient, tokens: dict[str, str]) -> None:
+    response = api.post(
+        "/v1/migrations",
+        content=b'{"sources": ["\xff"]}',
+        headers={**as_role(tokens, "admin"), "Content-Type": "application/json"},
+    )
+
+    assert (422, "invalid_request") == (response.status_code, response.json()["error"]["type"])
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/rejects?source=a%00b", "/v1/rejects?run_id=a%00b", "/v1/jobs/a%00b"]
+)
+def test_parameter_with_a_nul_is_422(api: TestClient, tokens: dict[str, str], path: str) -> None:
+    assert 422 == api.get(path, headers=as_role(tokens, "read")).status_code
+
+
 def test_unknown_job_is_404(api: TestClient, tokens: dict[str, str]) -> None:
     assert (
         404

@@ -105,6 +105,31 @@ def test_unknown_field_in_a_row_is_a_reason(api: TestClient, ingest: dict[str, s
     assert ["unknown_field"] == [r["code"] for r in body["rejected"][0]["reasons"]]
 
 
+def test_unknown_field_named_with_a_nul_is_a_reason_and_logged(
+    api: TestClient, ingest: dict[str, str], db: psycopg.Connection
+) -> None:
+    body = post(api, ingest, "departments", [{"id": 1, "department": "Sales", "a\x00": 1}]).json()
+
+    assert ["unknown_field"] == [r["code"] for r in body["rejected"][0]["reasons"]]
+    assert 1 == count(db, "rejected_rows")
+
+
+def test_lone_surrogate_in_a_value_is_rejected_as_not_utf8(
+    api: TestClient, ingest: dict[str, str], db: psycopg.Connection
+) -> None:
+    response = api.post(
+        "/v1/tables/departments/rows",
+        content=b'{"rows": [{"id": 1, "department": "Sales \\ud800"}]}',
+        headers={**ingest, "Content-Type": "application/json"},
+    )
+
+    assert (200, ["invalid_utf8"]) == (
+        response.status_code,
+        [r["code"] for r in response.json()["rejected"][0]["reasons"]],
+    )
+    assert (0, 1) == (count(db, "departments"), count(db, "rejected_rows"))
+
+
 def test_row_that_is_not_an_object_is_rejected(api: TestClient, ingest: dict[str, str]) -> None:
     body = post(api, ingest, "departments", [[1, "Sales"]]).json()
 

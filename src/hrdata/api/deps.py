@@ -34,6 +34,9 @@ def get_connection(request: Request) -> Iterator[psycopg.Connection]:
         raise DatabaseUnavailable("the database is unavailable; try again shortly") from exc
 
 
+# PostgreSQL text cannot hold NUL: a parameter that reaches a query is refused (422) with one.
+NO_NUL = r"^[^\x00]*$"
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ConnectionDep = Annotated[psycopg.Connection, Depends(get_connection)]
 

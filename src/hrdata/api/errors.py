@@ -72,6 +72,10 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400:
+        # FastAPI's answer to a body it cannot parse (JSON that is not UTF-8): like any other
+        # request that is not the expected shape, a 422.
+        return error_response(422, "invalid_request", str(exc.detail))
     kinds = {404: "not_found", 405: "method_not_allowed"}
     return error_response(
         exc.status_code, kinds.get(exc.status_code, "http_error"), str(exc.detail)

@@ -15,7 +15,7 @@ from psycopg.types.json import Jsonb
 
 from hrdata.dictionary import Table
 from hrdata.errors import BatchSizeError, HrdataError, IdempotencyConflict, Reason
-from hrdata.ingest.csvfile import LineProblem, read_lines, split_fields
+from hrdata.ingest.csvfile import LineProblem, printable, read_lines, split_fields
 from hrdata.ingest.loader import FileResult, lock_and_read_ids, write_rows
 from hrdata.ingest.rejects import RejectSpool
 from hrdata.ingest.validate import Item, Record, RowChecker
@@ -79,7 +79,7 @@ def _record(table: Table, row: Any) -> Item:
         reason = Reason("not_an_object", "a row must be a JSON object keyed by column name")
         return LineProblem(reason, json.dumps(row)[:200])
     problems = []
-    unknown = sorted(set(row) - set(table.column_names))
+    unknown = sorted(printable(name) for name in set(row) - set(table.column_names))
     if unknown:
         problems.append(Reason("unknown_field", f"unknown field(s): {', '.join(unknown)}"))
     fields = []

@@ -15,6 +15,8 @@ from typing import BinaryIO, NamedTuple
 from hrdata.errors import Reason
 
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
+# Undecodable bytes, and lone surrogates (a JSON body may escape one: "\ud800").
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _SHOWN_CHARS = 200
 _CHUNK_CHARS = 1 << 20
 
@@ -109,7 +111,8 @@ def _shown(text: str) -> str:
 
 
 def printable(text: str) -> str:
-    """`text` with undecodable bytes and NULs replaced, so JSON and PostgreSQL can store it."""
+    """`text` with undecodable bytes, lone surrogates and NULs replaced, so JSON and PostgreSQL
+    can store it."""
     if text.isascii() and "\x00" not in text:
         return text
-    return _UNDECODABLE.sub("\ufffd", text).replace("\x00", "\ufffd")
+    return _SURROGATE.sub("\ufffd", text).replace("\x00", "\ufffd")

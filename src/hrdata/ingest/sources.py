@@ -113,7 +113,13 @@ def _local_source(path: Path, table: Table) -> Source:
 
 
 def _resolve_local(spec: str, forced: Table | None) -> list[Source]:
-    path = Path(spec)
+    try:
+        return _local_sources(Path(spec), spec, forced)
+    except OSError as exc:  # a name too long for the file system, a folder we may not read...
+        raise SourceError(spec, f"cannot be read: {exc.strerror or exc}") from exc
+
+
+def _local_sources(path: Path, spec: str, forced: Table | None) -> list[Source]:
     if not path.exists():
         raise SourceError(spec, "no such file or directory")
     if path.is_file():

@@ -64,6 +64,7 @@ def raw_of(item: Item) -> Any:
 Converter = Callable[[str], str]
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")  # only a JSON value can hold one: "\ud800"
 _DATE_TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
 _WITH_OFFSET = re.compile(_DATE_TIME + r"(Z|[+-][0-9]{2}:[0-9]{2})")
 _WITHOUT_OFFSET = re.compile(_DATE_TIME)
@@ -104,6 +105,9 @@ def _string(column: Column) -> Converter:
             raise Invalid(Reason("too_long", message, name))
         if _CONTROL.search(text):
             raise Invalid(Reason("control_character", f"{name} contains a control character", name))
+        if _SURROGATE.search(text):
+            message = f"{name} contains a lone surrogate, which is not UTF-8"
+            raise Invalid(Reason("invalid_utf8", message, name))
         # Backslash is COPY's escape character; tabs and newlines cannot get here.
         return text.replace("\\", "\\\\") if "\\" in text else text
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from hrdata.api.deps import AdminCaller, ConnectionDep, ReadCaller, SettingsDep
 from hrdata.api.errors import documented
-from hrdata.api.routes.migrations import Job
+from hrdata.api.routes.migrations import Job, JobId
 from hrdata.api.routes.rows import TablePath
 from hrdata.backup.ids import checked_backup_id
 from hrdata.backup.restore import restore
@@ -156,5 +156,5 @@ def start_restore(
     summary="Any background job: status, progress, result",
     responses=documented(401, 403, 404, 503),
 )
-def job(job_id: Annotated[str, Path(max_length=64)], _: ReadCaller, conn: ConnectionDep) -> Job:
+def job(job_id: JobId, _: ReadCaller, conn: ConnectionDep) -> Job:
     return _job(conn, job_id)

@@ -8,13 +8,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from hrdata.api.deps import AdminCaller, ConnectionDep, ReadCaller, SettingsDep
+from hrdata.api.deps import NO_NUL, AdminCaller, ConnectionDep, ReadCaller, SettingsDep
 from hrdata.api.errors import documented
 from hrdata.ingest.loader import RejectLimit
 from hrdata.ingest.sources import resolve
 from hrdata.jobs import get_job, start_migration
 
 router = APIRouter(prefix="/v1/migrations", tags=["migrations"])
+
+JobId = Annotated[str, Path(max_length=64, pattern=NO_NUL)]
 
 
 class MigrationRequest(BaseModel):
@@ -60,5 +62,5 @@ def start(
     summary="A migration job: status, progress, summary",
     responses=documented(401, 403, 404, 503),
 )
-def show(job_id: Annotated[str, Path(max_length=64)], _: ReadCaller, conn: ConnectionDep) -> Job:
+def show(job_id: JobId, _: ReadCaller, conn: ConnectionDep) -> Job:
     return Job(**get_job(conn, job_id))

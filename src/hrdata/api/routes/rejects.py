@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from psycopg import sql
 from pydantic import BaseModel
 
-from hrdata.api.deps import ConnectionDep, ReadCaller
+from hrdata.api.deps import NO_NUL, ConnectionDep, ReadCaller
 from hrdata.api.errors import documented
 from hrdata.dictionary import table as table_named
 
@@ -41,9 +41,10 @@ def list_rejects(
     _: ReadCaller,
     conn: ConnectionDep,
     table: Annotated[str | None, Query(max_length=100)] = None,
-    source: Annotated[str | None, Query(max_length=2000)] = None,
+    source: Annotated[str | None, Query(max_length=2000, pattern=NO_NUL)] = None,
     run_id: Annotated[
-        str | None, Query(max_length=100, description="A migration run or API request id")
+        str | None,
+        Query(max_length=100, pattern=NO_NUL, description="A migration run or API request id"),
     ] = None,
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,

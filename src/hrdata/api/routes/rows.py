@@ -12,7 +12,7 @@ from psycopg import sql
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from hrdata.api.deps import ConnectionDep, IngestCaller, ReadCaller, SettingsDep
+from hrdata.api.deps import NO_NUL, ConnectionDep, IngestCaller, ReadCaller, SettingsDep
 from hrdata.api.errors import ErrorDetail, documented
 from hrdata.api.logs import request_id
 from hrdata.dictionary import TABLES
@@ -103,7 +103,7 @@ async def post_rows(
     conn: ConnectionDep,
     settings: SettingsDep,
     mode: Annotated[Literal["lenient", "strict"], Query()] = "lenient",
-    idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
+    idempotency_key: Annotated[str | None, Header(max_length=255, pattern=NO_NUL)] = None,
 ) -> JSONResponse:
     target = table_named(table)
     kind = _content_kind(request.headers.get("content-type", ""))
