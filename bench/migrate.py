@@ -461,8 +461,10 @@ def _targets(results: Results, ratio: float, rss: float) -> list[str]:
     return lines
 
 
-def write_section(doc: Path, section: str) -> None:
-    """Replace the migration section of `doc` (between its markers), keeping every other one."""
+def write_section(doc: Path, section: str, markers: tuple[str, str] = (START, END)) -> None:
+    """Replace one section of `doc` (between `markers`, the migration's by default), keeping
+    every other one; append it when the markers are absent."""
+    start, end = markers
     if not doc.exists():
         doc.parent.mkdir(parents=True, exist_ok=True)
         header = (
@@ -473,9 +475,9 @@ def write_section(doc: Path, section: str) -> None:
         doc.write_text(header + section + "\n")
         return
     text = doc.read_text()
-    if START in text and END in text:
-        before, rest = text.split(START, 1)
-        after = rest.split(END, 1)[1]
+    if start in text and end in text:
+        before, rest = text.split(start, 1)
+        after = rest.split(end, 1)[1]
         doc.write_text(before + section + after)
     else:
         doc.write_text(text.rstrip("\n") + "\n\n" + section + "\n")
