@@ -79,15 +79,18 @@ def _record(table: Table, row: Any) -> Item:
         reason = Reason("not_an_object", "a row must be a JSON object keyed by column name")
         return LineProblem(reason, json.dumps(row)[:200])
     problems = []
-    unknown = sorted(printable(name) for name in set(row) - set(table.column_names))
+    unknown = row.keys() - table.column_names
     if unknown:
-        problems.append(Reason("unknown_field", f"unknown field(s): {', '.join(unknown)}"))
+        names = ", ".join(sorted(printable(str(name)) for name in unknown))
+        problems.append(Reason("unknown_field", f"unknown field(s): {names}"))
     fields = []
     for column in table.columns:
         value = row.get(column.name)
-        if value is None or isinstance(value, str):
-            fields.append(value or "")
-        elif column.type == "integer" and type(value) is int:
+        if value.__class__ is str:
+            fields.append(value)
+        elif value is None:
+            fields.append("")
+        elif column.type == "integer" and value.__class__ is int:
             fields.append(str(value))
         else:
             expected = "an integer" if column.type == "integer" else "a string"
@@ -188,27 +191,26 @@ def _rejected_row(batch: BatchItems, number: int | None, reasons: list[Reason]) 
 
 
 def _named_ids(table: Table, items: list[tuple[int, Item]]) -> dict[str, list[int]]:
-    """Per table, the ids the batch names (its own keys, and the references to parents)."""
-    named: dict[str, set[int]] = {table.name: set()}
-    targets = [
-        (i, c.references or table.name)
-        for i, c in enumerate(table.columns)
-        if c.references or c.primary_key
-    ]
-    for _, item in items:
-        fields = (
-            item.fields
-            if isinstance(item, Record)
-            else split_fields(item)
-            if isinstance(item, str)
-            else None
+    """Per table, the ids the batch names (its own keys, and the references to parents).
+
+    A superset is harmless: these ids only say which stored ids to read.
+    """
+    rows = [
+        fields
+        for fields in (
+            item.fields if isinstance(item, Record) else split_fields(item)
+            for _, item in items
+            if not isinstance(item, LineProblem)
         )
-        if not isinstance(fields, list) or len(fields) != len(table.columns):
-            continue
-        for position, target in targets:
-            text = fields[position].strip()
-            if text.isdigit() and text.isascii() and len(text.lstrip("0")) <= 10:
-                named.setdefault(target, set()).add(int(text))
+        if isinstance(fields, list) and len(fields) == len(table.columns)
+    ]
+    named: dict[str, set[int]] = {table.name: set()}
+    for position, column in enumerate(table.columns):
+        target = column.references or (table.name if column.primary_key else None)
+        if target is not None:
+            texts = (row[position].strip() for row in rows)
+            ids = {int(t) for t in texts if t.isdigit() and t.isascii() and len(t) <= 12}
+            named.setdefault(target, set()).update(ids)
     return {name: sorted(ids) for name, ids in named.items()}
 
 
