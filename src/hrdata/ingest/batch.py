@@ -56,7 +56,10 @@ class BatchItems:
 def json_rows(table: Table, rows: Any) -> BatchItems:
     """The rows of a JSON body `{"rows": [...]}` as records; raises BatchSizeError."""
     _check_size(len(rows))
-    items: list[tuple[int, Item]] = [(i, _record(table, row)) for i, row in enumerate(rows)]
+    columns = frozenset(table.column_names)
+    items: list[tuple[int, Item]] = [
+        (i, _record(table, columns, row)) for i, row in enumerate(rows)
+    ]
     return BatchItems(items, {i: i for i in range(len(items))}, csv=False)
 
 
@@ -74,12 +77,12 @@ def _check_size(count: int) -> None:
         raise BatchSizeError(f"a batch holds 1 to {MAX_ROWS} rows; this one has {count}")
 
 
-def _record(table: Table, row: Any) -> Item:
+def _record(table: Table, columns: frozenset[str], row: Any) -> Item:
     if not isinstance(row, dict):
         reason = Reason("not_an_object", "a row must be a JSON object keyed by column name")
         return LineProblem(reason, json.dumps(row)[:200])
     problems = []
-    unknown = row.keys() - table.column_names
+    unknown = row.keys() - columns
     if unknown:
         names = ", ".join(sorted(printable(str(name)) for name in unknown))
         problems.append(Reason("unknown_field", f"unknown field(s): {names}"))
@@ -159,13 +162,15 @@ def _write(
                 spool,
                 result,
                 rows_per_write=MAX_ROWS,
+                background_writer=False,
             )
             if strict and spool.count:
                 raise _StrictRefusal
     except _StrictRefusal:
         result.inserted = 0
         result.skipped_by_reason.clear()
-    spool.store(conn)
+    if spool.count:
+        spool.store(conn)
     body: dict[str, Any] = {
         "request_id": request_id,
         "table": table.name,

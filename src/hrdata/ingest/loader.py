@@ -204,6 +204,7 @@ def write_rows(
     *,
     rows_per_write: int,
     on_write: Callable[[], None] = lambda: None,
+    background_writer: bool = True,
 ) -> None:
     """Check every numbered item; COPY new valid rows into `table`; spool every reject.
 
@@ -215,7 +216,10 @@ def write_rows(
     read = 0
     with tempfile.TemporaryFile("w+", encoding="utf-8") as candidates:
         cursor = conn.cursor()
-        with cursor.copy(_copy_statement(table), writer=QueuedLibpqWriter(cursor)) as copy:
+        # A file streams for seconds: a writer thread sends while Python reads on. A small
+        # batch is sent in one go, and a thread per batch would only cost.
+        writer = QueuedLibpqWriter(cursor) if background_writer else None
+        with cursor.copy(_copy_statement(table), writer=writer) as copy:
             pending: list[str] = []
             row_values = checker.values
             for number, item in items:
@@ -282,11 +286,14 @@ def _small_as_set(ids: IdSet) -> Ids:
 def _ids_of(conn: psycopg.Connection, table_name: str, only: list[int] | None) -> IdSet:
     query = sql.SQL("SELECT id FROM {}").format(sql.Identifier(table_name))
     if only is not None:
-        query += sql.SQL(" WHERE id = ANY(%s)")
+        # A plain query: a cursor would be planned for its first rows and, on a table without
+        # statistics yet, read all of it to find a batch's few ids.
+        found = conn.execute(query + sql.SQL(" WHERE id = ANY(%s)"), (only,))
+        return IdSet(key for (key,) in found)
     ids = IdSet()
-    with conn.cursor(name="hrdata_ids") as cursor:
+    with conn.cursor(name="hrdata_ids") as cursor:  # server-side: a whole table, flat memory
         cursor.itersize = 100_000
-        cursor.execute(query, (only,) if only is not None else None)
+        cursor.execute(query)
         for (key,) in cursor:
             ids.add(key)
     return ids
