@@ -5,21 +5,24 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
+from click.testing import CliRunner, Result
 from fastapi.testclient import TestClient
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from hrdata.api.app import create_app
 from hrdata.auth import ROLES, create_key
+from hrdata.cli import cli
 from hrdata.db import init_schema, start_embedded, stop_embedded
 from hrdata.dictionary import TABLES
 from hrdata.settings import Settings
 
+Invoke = Callable[..., Result]
 CHALLENGE = Path(__file__).resolve().parents[1] / "data" / "challenge"
 BOOKKEEPING_TABLES = (
     "rejected_rows",
@@ -92,3 +95,19 @@ def tokens(db: psycopg.Connection) -> dict[str, str]:
 
 def as_role(tokens: dict[str, str], role: str) -> dict[str, str]:
     return {"Authorization": tokens[role]}
+
+
+@pytest.fixture
+def run(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
+    """Invoke the CLI with the test's settings in the environment and no .env file around."""
+    monkeypatch.chdir(tmp_path)
+    assert settings.database_url is not None
+    env = {
+        "HRDATA_DATABASE_URL": settings.database_url.get_secret_value(),
+        "HRDATA_HOME": str(settings.home),
+    }
+
+    def invoke(*args: str, **extra_env: str) -> Result:
+        return CliRunner().invoke(cli, list(args), env={**env, **extra_env})
+
+    return invoke

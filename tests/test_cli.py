@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from pathlib import Path
 
 import click
 import psycopg
 import pytest
-from click.testing import CliRunner, Result
 
-from conftest import CHALLENGE
+from conftest import CHALLENGE, Invoke
 from hrdata.cli import EXIT_OVER_REJECT_LIMIT, cli
-from hrdata.settings import Settings
 
-Invoke = Callable[..., Result]
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
@@ -26,22 +22,6 @@ def commands(group: click.Group) -> list[click.Command]:
         if isinstance(command, click.Group):
             found += commands(command)
     return found
-
-
-@pytest.fixture
-def run(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
-    """Invoke the CLI with the test's settings in the environment and no .env file around."""
-    monkeypatch.chdir(tmp_path)
-    assert settings.database_url is not None
-    env = {
-        "HRDATA_DATABASE_URL": settings.database_url.get_secret_value(),
-        "HRDATA_HOME": str(settings.home),
-    }
-
-    def invoke(*args: str, **extra_env: str) -> Result:
-        return CliRunner().invoke(cli, list(args), env={**env, **extra_env})
-
-    return invoke
 
 
 @pytest.mark.parametrize("command", commands(cli), ids=lambda c: c.name)

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
-from pathlib import Path
 
 import psycopg
 import pytest
-from click.testing import CliRunner, Result
 from psycopg.pq import TransactionStatus
 
+from conftest import Invoke
 from hrdata.auth import (
     ROLES,
     Caller,
@@ -22,28 +20,9 @@ from hrdata.auth import (
     require,
     revoke_key,
 )
-from hrdata.cli import cli
 from hrdata.errors import Forbidden, InvalidArgument, NotAuthenticated
-from hrdata.settings import Settings
 
-Invoke = Callable[..., Result]
 TOKEN = re.compile(r"hrd_([0-9a-f]{12})_[A-Za-z0-9_-]{43}")
-
-
-@pytest.fixture
-def run(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
-    """Invoke the CLI with the test's settings in the environment and no .env file around."""
-    monkeypatch.chdir(tmp_path)
-    assert settings.database_url is not None
-    env = {
-        "HRDATA_DATABASE_URL": settings.database_url.get_secret_value(),
-        "HRDATA_HOME": str(settings.home),
-    }
-
-    def invoke(*args: str, **extra_env: str) -> Result:
-        return CliRunner().invoke(cli, list(args), env={**env, **extra_env})
-
-    return invoke
 
 
 def stored_row(conn: psycopg.Connection, key_id: str) -> tuple[object, ...]:
