@@ -47,6 +47,7 @@ def test_backup_job_writes_a_set_that_is_listed_and_described(
     listed = api.get("/v1/backups", headers=as_role(tokens, "read")).json()
     one = api.get(f"/v1/backups/{backup_id}", headers=as_role(tokens, "read")).json()
     assert ("succeeded", [backup_id]) == (job["status"], [b["backup_id"] for b in listed])
+    assert {"departments": 12, "jobs": 183, "hired_employees": 1930} == job["progress"]["tables"]
     assert 1930 == one["tables"]["hired_employees"]["rows"]
 
 
@@ -67,6 +68,7 @@ def test_restore_job_brings_a_table_back(
     )
 
     assert ("succeeded", 1930) == (job["status"], count(db, "hired_employees"))
+    assert {"hired_employees": 1930} == job["progress"]["tables"]
 
 
 def test_restore_job_that_would_orphan_rows_fails_with_the_reason(

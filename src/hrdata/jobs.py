@@ -101,11 +101,13 @@ def _run(settings: Settings, job_id: str, work: Work) -> None:
 
 
 class Progress:
-    """Bytes read per source, written to the job row at most twice a second."""
+    """Bytes read per source, or rows per table done, written to the job row at most twice a
+    second (and once more at the end)."""
 
     def __init__(self, settings: Settings, job_id: str) -> None:
         self.settings, self.job_id = settings, job_id
         self.files: dict[str, dict[str, Any]] = {}
+        self.tables: dict[str, int] = {}
         self._written = 0.0
 
     def track(self, source: Source) -> Callable[[int], None]:
@@ -119,8 +121,13 @@ class Progress:
 
         return update
 
+    def table_done(self, table: str, rows: int) -> None:
+        """A backup or restore finished one table (a restore commits them all at the end)."""
+        self.tables[table] = rows
+        self._write()
+
     def snapshot(self) -> dict[str, Any]:
-        return {"files": self.files}
+        return {"files": self.files} if self.files else {"tables": self.tables}
 
     def _write(self) -> None:
         self._written = time.monotonic()

@@ -18,7 +18,13 @@ from psycopg import sql
 
 from hrdata.backup.avro import read_rows
 from hrdata.backup.ids import checked_backup_id
-from hrdata.backup.sets import latest_backup, read_manifest, tables_named, verified_file
+from hrdata.backup.sets import (
+    TableDone,
+    latest_backup,
+    read_manifest,
+    tables_named,
+    verified_file,
+)
 from hrdata.backup.storage import storage_for
 from hrdata.db import connection, init_schema
 from hrdata.dictionary import TABLES, Table, dependency_rank
@@ -39,6 +45,7 @@ def restore(
     tables: list[str] | None = None,
     backup_id: str | None = None,
     location: str | None = None,
+    on_table: TableDone = lambda table, rows: None,
 ) -> RestoreResult:
     """Replace `tables` (every table of the set when None) with their rows in the backup."""
     storage = storage_for(settings, location)
@@ -57,6 +64,7 @@ def restore(
                 _empty(conn, chosen)
                 for table in chosen:
                     result.rows[table.name] = _load(conn, table, files[table.name])
+                    on_table(table.name, result.rows[table.name])
                 _check_references(conn, chosen)
     return result
 

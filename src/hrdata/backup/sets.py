@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,6 +30,9 @@ from hrdata.settings import Settings
 
 CODECS = ("null", "deflate", "zstandard", "snappy")
 
+# Told of each table a backup or restore has finished, with its rows (for job progress).
+TableDone = Callable[[str, int], None]
+
 
 def tables_named(names: list[str] | None) -> list[Table]:
     """The tables asked for (all when None), in dependency order."""
@@ -42,6 +45,7 @@ def take_backup(
     tables: list[str] | None = None,
     destination: str | None = None,
     codec: str = "deflate",
+    on_table: TableDone = lambda table, rows: None,
 ) -> Manifest:
     """Write every table asked for from one consistent snapshot, then the manifest."""
     if codec not in CODECS:
@@ -57,9 +61,9 @@ def take_backup(
         conn.read_only = True
         with conn.transaction():
             for table in chosen:
-                manifest.tables[table.name] = _write_file(
-                    conn, storage, manifest.backup_id, table, codec
-                )
+                entry = _write_file(conn, storage, manifest.backup_id, table, codec)
+                manifest.tables[table.name] = entry
+                on_table(table.name, entry.rows)
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as out:
         out.write(manifest.to_json())
     try:

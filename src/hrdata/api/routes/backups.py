@@ -88,8 +88,9 @@ def start_backup(
         raise InvalidArgument(f"destination must be the configured backup location ({location})")
     tables = [t.name for t in tables_named(body.tables)] if body.tables else None
 
-    def work(_: Progress) -> tuple[str, dict[str, Any]]:
-        return "succeeded", asdict(take_backup(settings, tables, None, body.codec))
+    def work(progress: Progress) -> tuple[str, dict[str, Any]]:
+        manifest = take_backup(settings, tables, None, body.codec, on_table=progress.table_done)
+        return "succeeded", asdict(manifest)
 
     return _job(conn, start_job(conn, settings, "backup", body.model_dump(), work))
 
@@ -144,8 +145,9 @@ def start_restore(
     if name not in read_manifest(storage, backup_id).tables:
         raise InvalidArgument(f"backup {backup_id} holds no {name}")
 
-    def work(_: Progress) -> tuple[str, dict[str, Any]]:
-        return "succeeded", asdict(restore(settings, [name], backup_id))
+    def work(progress: Progress) -> tuple[str, dict[str, Any]]:
+        restored = restore(settings, [name], backup_id, on_table=progress.table_done)
+        return "succeeded", asdict(restored)
 
     request = {"table": name, "backup_id": backup_id}
     return _job(conn, start_job(conn, settings, "restore", request, work))
