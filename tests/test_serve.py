@@ -10,14 +10,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import psutil
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import as_role
+from conftest import as_role, count
 from hrdata.api.logs import JsonFormatter
 from hrdata.settings import Settings
 
@@ -29,13 +31,13 @@ def free_port() -> int:
         return port
 
 
-@pytest.fixture
-def server(
-    settings: Settings, db: psycopg.Connection, tmp_path: Path
-) -> Iterator[tuple[str, Path]]:
+def start_server(
+    settings: Settings, folder: Path, *args: str
+) -> tuple[subprocess.Popen[bytes], str, Path]:
+    """`hrdata serve` on a free port, once it is ready: (process, base URL, its log file)."""
     assert settings.database_url is not None
     port = free_port()
-    log = tmp_path / "serve.log"
+    log = folder / f"serve-{port}.log"
     env = {
         **os.environ,
         "HRDATA_DATABASE_URL": settings.database_url.get_secret_value(),
@@ -43,26 +45,37 @@ def server(
     }
     with log.open("w") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "hrdata", "serve", "--port", str(port)],
+            [sys.executable, "-m", "hrdata", "serve", "--port", str(port), *args],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
-            cwd=tmp_path,
+            cwd=folder,
         )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while True:
         try:
             if httpx.get(f"{url}/ready").status_code == 200:
-                break
+                return process, url, log
         except httpx.TransportError:
             pass
         assert process.poll() is None, log.read_text()
         assert time.monotonic() < deadline, "the server never became ready"
         time.sleep(0.1)
-    yield url, log
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
     process.terminate()
-    process.wait(timeout=10)
+    process.wait(timeout=20)
+
+
+@pytest.fixture
+def server(
+    settings: Settings, db: psycopg.Connection, tmp_path: Path
+) -> Iterator[tuple[str, Path]]:
+    process, url, log = start_server(settings, tmp_path)
+    yield url, log
+    stop(process)
 
 
 def test_serve_takes_a_batch_over_a_real_socket(
@@ -101,3 +114,29 @@ def test_api_key_never_appears_in_the_logs(
 
     formatted = "\n".join(JsonFormatter().format(record) for record in caplog.records)
     assert "request" in formatted and tokens["admin"].split()[1] not in formatted
+
+
+def test_several_workers_serve_and_agree_on_an_idempotency_key(
+    settings: Settings, db: psycopg.Connection, tokens: dict[str, str], tmp_path: Path
+) -> None:
+    process, url, _ = start_server(settings, tmp_path, "--workers", "2")
+    try:
+        workers = psutil.Process(process.pid).children(recursive=True)
+        headers = {**as_role(tokens, "ingest"), "Idempotency-Key": "same-everywhere"}
+        body = {"rows": [{"id": i, "department": f"D{i}"} for i in range(1, 501)]}
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(
+                pool.map(
+                    lambda _: httpx.post(
+                        f"{url}/v1/tables/departments/rows", json=body, headers=headers
+                    ),
+                    range(8),
+                )
+            )
+    finally:
+        stop(process)
+
+    assert 2 <= len(workers)
+    assert [200] * 8 == [a.status_code for a in answers]
+    assert 1 == len({a.json()["request_id"] for a in answers})
+    assert 500 == count(db, "departments")

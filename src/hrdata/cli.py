@@ -402,15 +402,40 @@ def restore(
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
-def serve(host: str, port: int) -> None:
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="API processes; they share everything through PostgreSQL.",
+)
+def serve(host: str, port: int, workers: int) -> None:
     """Run the REST API (OpenAPI docs at /docs) on the configured or embedded database."""
+    import os
+
     import uvicorn
 
     from hrdata.api import logs
     from hrdata.api.app import create_app
+    from hrdata.db import database_url
 
     logs.configure()
-    uvicorn.run(create_app(_settings()), host=host, port=port, log_config=None, access_log=False)
+    settings = _settings()
+    if workers == 1:
+        app = create_app(settings)
+        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
+        return
+    # Start the embedded server (if any) once, here; the workers connect to its URL.
+    os.environ["HRDATA_DATABASE_URL"] = database_url(settings)
+    uvicorn.run(
+        "hrdata.api.app:app_from_environment",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_config=None,
+        access_log=False,
+    )
 
 
 def main() -> None:

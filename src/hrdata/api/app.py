@@ -65,6 +65,15 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
+def app_from_environment() -> FastAPI:
+    """The app on settings read from the environment: what each `serve --workers` process runs."""
+    from hrdata.api import logs
+    from hrdata.settings import load_settings
+
+    logs.configure()
+    return create_app(load_settings())
+
+
 def _init_schema(url: str, settings: Settings) -> bool:
     try:
         with psycopg.connect(url, connect_timeout=settings.connect_timeout_seconds) as conn:
