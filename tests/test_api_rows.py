@@ -4,6 +4,7 @@ mode, CSV bodies, idempotent retries."""
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import psycopg
@@ -324,3 +325,36 @@ def test_concurrent_requests_with_same_key_insert_once(
     assert [1000] * 4 == [a["inserted"] for a in answers]
     assert 1 == len({a["request_id"] for a in answers})
     assert 1000 == count(db, "hired_employees")
+
+
+def test_concurrent_batches_with_the_same_ids_insert_each_row_once(
+    api: TestClient, ingest: dict[str, str], db: psycopg.Connection, parents: None
+) -> None:
+    rows = [employee(i) for i in range(1, 1001)]
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(
+            pool.map(lambda _: post(api, ingest, "hired_employees", rows).json(), range(4))
+        )
+
+    assert (1000, 3000, []) == (
+        sum(a["inserted"] for a in answers),
+        sum(a["skipped"] for a in answers),
+        [r for a in answers for r in a["rejected"]],
+    )
+    assert 1000 == count(db, "hired_employees")
+
+
+def test_concurrent_batches_with_clashing_ids_reject_the_later_values(
+    api: TestClient, ingest: dict[str, str], db: psycopg.Connection, parents: None
+) -> None:
+    batches = [[employee(i, name=f"version {v}") for i in range(1, 501)] for v in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(
+            pool.map(lambda rows: post(api, ingest, "hired_employees", rows).json(), batches)
+        )
+
+    assert (500, 1500) == (
+        sum(a["inserted"] for a in answers),
+        sum(len(a["rejected"]) for a in answers),
+    )
+    assert {"conflict"} == {r["reasons"][0]["code"] for a in answers for r in a["rejected"]}

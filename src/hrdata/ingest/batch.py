@@ -119,21 +119,35 @@ def write_batch(
 
     Returns the HTTP status and body; a retried request gets the first answer again.
     """
-    spool = RejectSpool(request_id, table.name, source, keep=True)
+    spools: list[RejectSpool] = []
     try:
         with conn.transaction():
             if idempotency is not None:
                 stored = _claim(conn, idempotency)
                 if stored is not None:
                     return stored
-            status, body = _write(conn, table, batch, spool, request_id, source, strict)
+            try:
+                # First without locking the table, so batches into it run side by side.
+                with conn.transaction():
+                    spools.append(RejectSpool(request_id, table.name, source, keep=True))
+                    status, body = _write(
+                        conn, table, batch, spools[-1], request_id, source, strict
+                    )
+            except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected):
+                # A concurrent batch stored one of these ids after we looked: do it again,
+                # holding the table, so the id is compared with the stored row instead.
+                spools.append(RejectSpool(request_id, table.name, source, keep=True))
+                status, body = _write(
+                    conn, table, batch, spools[-1], request_id, source, strict, exclusive=True
+                )
             if idempotency is not None:
                 _remember(conn, idempotency, status, body)
-        if spool.count:
-            _publish(settings, spool, request_id, table)
+        if spools[-1].count:
+            _publish(settings, spools[-1], request_id, table)
         return status, body
     finally:
-        spool.close()
+        for spool in spools:
+            spool.close()
 
 
 class _StrictRefusal(Exception):
@@ -148,9 +162,12 @@ def _write(
     request_id: str,
     source: str,
     strict: bool,
+    *,
+    exclusive: bool = False,
 ) -> tuple[int, dict[str, Any]]:
     result = FileResult(table.name, source, 0)
-    known, existing = lock_and_read_ids(conn, table, only=_named_ids(table, batch.items))
+    named = _named_ids(table, batch.items)
+    known, existing = lock_and_read_ids(conn, table, only=named, exclusive=exclusive)
     try:
         with conn.transaction():  # a savepoint: strict mode undoes the rows, keeps the rejects
             write_rows(

@@ -255,16 +255,22 @@ def _copy_statement(table: Table) -> sql.Composed:
 
 
 def lock_and_read_ids(
-    conn: psycopg.Connection, table: Table, only: Mapping[str, list[int]] | None = None
+    conn: psycopg.Connection,
+    table: Table,
+    only: Mapping[str, list[int]] | None = None,
+    *,
+    exclusive: bool = True,
 ) -> tuple[dict[str, Ids], Ids]:
     """Lock `table` against other writers and its parents against change; read their ids.
 
     Returns the ids of each parent and of `table` itself; with `only`, just those of the ids
-    listed per table that exist (a small batch needs no more).
+    listed per table that exist (a small batch needs no more). Without `exclusive`, other
+    writers may add rows meanwhile: the caller must expect a unique violation.
     """
-    conn.execute(
-        sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(sql.Identifier(table.name))
-    )
+    if exclusive:
+        conn.execute(
+            sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(sql.Identifier(table.name))
+        )
     if table.parents:
         conn.execute(
             sql.SQL("LOCK TABLE {} IN SHARE MODE").format(
