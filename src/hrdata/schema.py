@@ -5,6 +5,7 @@ from __future__ import annotations
 from psycopg import sql
 
 from hrdata.dictionary import MAX_INTEGER, TABLES, Column, Table
+from hrdata.metrics import counts
 
 
 def _column_definition(column: Column) -> sql.Composed:
@@ -46,7 +47,8 @@ def add_column(table: Table, column: Column) -> sql.Composed:
     )
 
 
-# Bookkeeping tables: runs, the files each run loaded, and every rejected row.
+# Bookkeeping tables: runs and their files, rejected rows, keys, jobs, and the hire counts the
+# metrics read (made with triggers that keep them current, see metrics/counts.py).
 BOOKKEEPING: dict[str, tuple[str, ...]] = {
     "load_runs": (
         """CREATE TABLE IF NOT EXISTS load_runs (
@@ -124,6 +126,7 @@ BOOKKEEPING: dict[str, tuple[str, ...]] = {
         updated_at timestamptz NOT NULL DEFAULT now()
     )""",
     ),
+    "hire_counts": counts.DDL,
 }
 
 

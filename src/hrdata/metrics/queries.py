@@ -1,51 +1,57 @@
 """The two hiring metrics, each defined once in SQL and parameterised by year.
 
-Quarters are those of the UTC instant. Names sort by code point (COLLATE "C"), so the order is
-the same on every server whatever its locale.
+Both read the year's hires per quarter, department and job from `counts.CURRENT` (kept by
+triggers, exact at every commit); `counts.RECOUNTED` gives the same relation from the rows
+themselves, which the tests use to prove the two agree. Quarters are those of the UTC instant.
+Names sort by code point (COLLATE "C"), the same order on every server whatever its locale.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 import psycopg
 
-MeanOver = Literal["all", "hiring"]
+from hrdata.metrics import counts
 
-_IN_YEAR = (
-    "e.datetime >= make_timestamptz(%(year)s, 1, 1, 0, 0, 0, 'UTC') "
-    "AND e.datetime < make_timestamptz(%(year)s + 1, 1, 1, 0, 0, 0, 'UTC')"
-)
+MeanOver = Literal["all", "hiring"]
+MEAN_OVER: tuple[MeanOver, ...] = ("all", "hiring")
+
+
+def _in_quarter(number: int) -> str:
+    starts = f"make_date(%(year)s, {number * 3 - 2}, 1)"
+    return f"coalesce(sum(c.hires) FILTER (WHERE c.quarter = {starts}), 0)"
+
 
 HIRES_BY_QUARTER = f"""
-SELECT d.department, j.job,
-       count(*) FILTER (WHERE extract(quarter FROM e.datetime AT TIME ZONE 'UTC') = 1) AS q1,
-       count(*) FILTER (WHERE extract(quarter FROM e.datetime AT TIME ZONE 'UTC') = 2) AS q2,
-       count(*) FILTER (WHERE extract(quarter FROM e.datetime AT TIME ZONE 'UTC') = 3) AS q3,
-       count(*) FILTER (WHERE extract(quarter FROM e.datetime AT TIME ZONE 'UTC') = 4) AS q4
-FROM hired_employees e
-JOIN departments d ON d.id = e.department_id
-JOIN jobs j ON j.id = e.job_id
-WHERE {_IN_YEAR}
+WITH c AS ({{counts}})
+SELECT d.department, j.job, {", ".join(f"{_in_quarter(q)} AS q{q}" for q in (1, 2, 3, 4))}
+FROM c
+JOIN departments d ON d.id = c.department_id
+JOIN jobs j ON j.id = c.job_id
 GROUP BY d.id, j.id
+HAVING sum(c.hires) > 0
 ORDER BY d.department COLLATE "C", j.job COLLATE "C", d.id, j.id
 """
 
-DEPARTMENTS_ABOVE_MEAN = f"""
-WITH hires AS (
-    SELECT d.id, d.department, count(e.id) AS hired
+# Every department with its hires in the year and the mean; `above` is the metric's rule.
+DEPARTMENTS_AGAINST_MEAN = """
+WITH c AS ({counts}),
+hires AS (
+    SELECT d.id, d.department, coalesce(sum(c.hires), 0) AS hired
     FROM departments d
-    LEFT JOIN hired_employees e ON e.department_id = d.id AND {_IN_YEAR}
+    LEFT JOIN c ON c.department_id = d.id
     GROUP BY d.id
+),
+mean AS (
+    SELECT avg(hired) AS mean FROM hires WHERE %(mean_over)s = 'all' OR hired > 0
 )
-SELECT id, department, hired
-FROM hires
-WHERE hired > (SELECT avg(hired) FROM hires WHERE %(mean_over)s = 'all' OR hired > 0)
+SELECT id, department, hired, mean, coalesce(hired > mean, false) AS above
+FROM hires, mean
 ORDER BY hired DESC, id
 """
-
-FRESHNESS = "SELECT count(*), max(datetime) FROM hired_employees"
 
 
 @dataclass(frozen=True)
@@ -65,18 +71,59 @@ class DepartmentRow:
     hired: int
 
 
-def hires_by_quarter(conn: psycopg.Connection, year: int) -> list[QuarterRow]:
+@dataclass(frozen=True)
+class AgainstMean:
+    """Every department's hires in the year, the mean they are compared with, and who is above."""
+
+    mean: float | None
+    departments: list[DepartmentRow]
+    above: list[DepartmentRow]
+
+
+@dataclass(frozen=True)
+class DataState:
+    """Which data an answer reflects: row counts and the time of the latest change."""
+
+    hired_employees: int
+    departments: int
+    jobs: int
+    latest_change: datetime | None
+
+
+def hires_by_quarter(
+    conn: psycopg.Connection, year: int, source: str = counts.CURRENT
+) -> list[QuarterRow]:
     """Hires per department and job in `year`, split by quarter; only pairs that hired."""
-    return [QuarterRow(*row) for row in conn.execute(HIRES_BY_QUARTER, {"year": year})]
+    query = HIRES_BY_QUARTER.format(counts=source)
+    return [QuarterRow(*row) for row in conn.execute(query, {"year": year})]
 
 
-def departments_above_mean(
-    conn: psycopg.Connection, year: int, mean_over: MeanOver = "all"
-) -> list[DepartmentRow]:
-    """Departments that hired more in `year` than the mean per department.
+def departments_against_mean(
+    conn: psycopg.Connection,
+    year: int,
+    mean_over: MeanOver = "all",
+    source: str = counts.CURRENT,
+) -> AgainstMean:
+    """Each department's hires in `year` against the mean per department.
 
     `all`: the mean over every department, those without hires counting 0. `hiring`: the mean
     over the departments that hired in the year (the original PoC's reading).
     """
     params: dict[str, Any] = {"year": year, "mean_over": mean_over}
-    return [DepartmentRow(*row) for row in conn.execute(DEPARTMENTS_ABOVE_MEAN, params)]
+    rows = conn.execute(DEPARTMENTS_AGAINST_MEAN.format(counts=source), params).fetchall()
+    departments = [DepartmentRow(r[0], r[1], r[2]) for r in rows]
+    above = [d for d, r in zip(departments, rows, strict=True) if r[4]]
+    mean = float(rows[0][3]) if rows and rows[0][3] is not None else None
+    return AgainstMean(mean, departments, above)
+
+
+def departments_above_mean(
+    conn: psycopg.Connection, year: int, mean_over: MeanOver = "all"
+) -> list[DepartmentRow]:
+    """Departments that hired more in `year` than the mean per department, most first."""
+    return departments_against_mean(conn, year, mean_over).above
+
+
+def data_state(conn: psycopg.Connection) -> DataState:
+    """Row counts and the latest change time, read from the counts (cheap at any size)."""
+    return DataState(*counts.state(conn))

@@ -1,0 +1,214 @@
+"""Hires counted per quarter, department and job: what the metrics read instead of every row.
+
+Statement-level triggers on hired_employees append each statement's net change, grouped, to
+hire_count_deltas. Appending updates no row, so concurrent writers never wait on each other;
+`fold` moves the deltas into hire_counts from time to time. Readers add both tables, so a count
+is exact the moment a write commits, whatever path wrote it (API, migration, restore, psql).
+The triggers fire ALWAYS, also when a loader turns per-row reference triggers off.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import psycopg
+
+# The quarter of a hire: the first day of its quarter in UTC. The one definition of it.
+QUARTER_OF = "date_trunc('quarter', {} AT TIME ZONE 'UTC')::date"
+
+# Every change to the counts locks the one hire_count_state row first, then the deltas, then the
+# counts: one order, so a fold, a truncate and a parent's change never deadlock.
+_TOUCH_STATE = """
+    INSERT INTO hire_count_state AS s (one, changed_at, folded_hires)
+    VALUES (true, clock_timestamp(), {folded})
+    ON CONFLICT (one) DO UPDATE SET changed_at = clock_timestamp(), folded_hires = {kept}
+"""
+
+
+def _trigger_function(name: str, body: str) -> str:
+    # SECURITY DEFINER: a role that may write hired_employees needs no rights on the counts.
+    return f"""CREATE OR REPLACE FUNCTION {name}() RETURNS trigger
+        LANGUAGE plpgsql SECURITY DEFINER SET search_path FROM CURRENT AS $fn$
+        BEGIN
+            {body};
+            RETURN NULL;
+        END $fn$"""
+
+
+def _delta(rows: str, sign: str) -> str:
+    return (
+        f"SELECT {QUARTER_OF.format('datetime')}, department_id, job_id, {sign}count(*) "
+        f"FROM {rows} GROUP BY 1, 2, 3"
+    )
+
+
+def _trigger(
+    name: str, event: str, table: str, function: str, referencing: str = ""
+) -> tuple[str, str]:
+    return (
+        f"CREATE TRIGGER {name} AFTER {event} ON {table} {referencing} "
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {function}()",
+        f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {name}",
+    )
+
+
+_APPEND = "INSERT INTO hire_count_deltas (quarter, department_id, job_id, hires) "
+
+DDL: tuple[str, ...] = (
+    """CREATE TABLE hire_counts (
+        quarter date NOT NULL,
+        department_id integer NOT NULL,
+        job_id integer NOT NULL,
+        hires bigint NOT NULL,
+        PRIMARY KEY (quarter, department_id, job_id)
+    )""",
+    # Rows come and go all day: vacuum it by row count, not by a fraction of a tiny table.
+    """CREATE TABLE hire_count_deltas (
+        quarter date NOT NULL,
+        department_id integer NOT NULL,
+        job_id integer NOT NULL,
+        hires bigint NOT NULL,
+        changed_at timestamptz NOT NULL DEFAULT clock_timestamp()
+    ) WITH (autovacuum_vacuum_threshold = 10000, autovacuum_vacuum_scale_factor = 0)""",
+    """CREATE TABLE hire_count_state (
+        one boolean PRIMARY KEY DEFAULT true CHECK (one),
+        changed_at timestamptz,
+        folded_hires bigint NOT NULL DEFAULT 0
+    )""",
+    _trigger_function("hrdata_hires_inserted", _APPEND + _delta("new_rows", "")),
+    _trigger_function("hrdata_hires_deleted", _APPEND + _delta("old_rows", "-")),
+    _trigger_function(
+        "hrdata_hires_updated",
+        _APPEND + _delta("new_rows", "") + " UNION ALL " + _delta("old_rows", "-"),
+    ),
+    _trigger_function(
+        "hrdata_hires_truncated",
+        _TOUCH_STATE.format(folded="0", kept="0")
+        + "; DELETE FROM hire_count_deltas; DELETE FROM hire_counts",
+    ),
+    _trigger_function(
+        "hrdata_names_changed", _TOUCH_STATE.format(folded="0", kept="s.folded_hires")
+    ),
+    *_trigger(
+        "hire_counts_inserted",
+        "INSERT",
+        "hired_employees",
+        "hrdata_hires_inserted",
+        "REFERENCING NEW TABLE AS new_rows",
+    ),
+    *_trigger(
+        "hire_counts_deleted",
+        "DELETE",
+        "hired_employees",
+        "hrdata_hires_deleted",
+        "REFERENCING OLD TABLE AS old_rows",
+    ),
+    *_trigger(
+        "hire_counts_updated",
+        "UPDATE",
+        "hired_employees",
+        "hrdata_hires_updated",
+        "REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows",
+    ),
+    *_trigger("hire_counts_truncated", "TRUNCATE", "hired_employees", "hrdata_hires_truncated"),
+    # The metrics show department and job names: renaming one changes them too.
+    *_trigger(
+        "hire_counts_names",
+        "INSERT OR UPDATE OR DELETE OR TRUNCATE",
+        "departments",
+        "hrdata_names_changed",
+    ),
+    *_trigger(
+        "hire_counts_names",
+        "INSERT OR UPDATE OR DELETE OR TRUNCATE",
+        "jobs",
+        "hrdata_names_changed",
+    ),
+    # Count what is already there, with writers held off until the triggers are in place.
+    "LOCK TABLE hired_employees IN SHARE MODE",
+    f"""INSERT INTO hire_counts
+        SELECT {QUARTER_OF.format("datetime")}, department_id, job_id, count(*)
+        FROM hired_employees GROUP BY 1, 2, 3""",
+    """INSERT INTO hire_count_state (changed_at, folded_hires)
+        SELECT now(), coalesce(sum(hires), 0) FROM hire_counts""",
+)
+
+TABLES = ("hire_counts", "hire_count_deltas", "hire_count_state")
+
+# Deltas of the year's quarters, added to the folded counts: (quarter, department_id, job_id,
+# hires) for every triple whose net count is not zero.
+CURRENT = """
+SELECT quarter, department_id, job_id, sum(hires) AS hires
+FROM (
+    SELECT quarter, department_id, job_id, hires FROM hire_counts
+    WHERE quarter >= make_date(%(year)s, 1, 1) AND quarter < make_date(%(year)s + 1, 1, 1)
+    UNION ALL
+    SELECT quarter, department_id, job_id, hires FROM hire_count_deltas
+    WHERE quarter >= make_date(%(year)s, 1, 1) AND quarter < make_date(%(year)s + 1, 1, 1)
+) AS both_tables
+GROUP BY 1, 2, 3
+HAVING sum(hires) <> 0
+"""
+
+# The same relation counted from hired_employees itself: what CURRENT must always equal.
+RECOUNTED = f"""
+SELECT {QUARTER_OF.format("datetime")} AS quarter, department_id, job_id, count(*) AS hires
+FROM hired_employees
+WHERE datetime >= make_timestamptz(%(year)s, 1, 1, 0, 0, 0, 'UTC')
+  AND datetime < make_timestamptz(%(year)s + 1, 1, 1, 0, 0, 0, 'UTC')
+GROUP BY 1, 2, 3
+"""
+
+STATE = """
+SELECT
+    coalesce((SELECT folded_hires FROM hire_count_state), 0)
+        + (SELECT coalesce(sum(hires), 0) FROM hire_count_deltas),
+    (SELECT count(*) FROM departments),
+    (SELECT count(*) FROM jobs),
+    greatest(
+        (SELECT changed_at FROM hire_count_state),
+        (SELECT max(changed_at) FROM hire_count_deltas)
+    )
+"""
+
+_FOLD = """
+WITH moved AS (
+    DELETE FROM hire_count_deltas RETURNING quarter, department_id, job_id, hires, changed_at
+), folded AS (
+    INSERT INTO hire_counts AS c
+    SELECT quarter, department_id, job_id, sum(hires) FROM moved
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+    ON CONFLICT (quarter, department_id, job_id) DO UPDATE SET hires = c.hires + excluded.hires
+)
+UPDATE hire_count_state SET
+    changed_at = greatest(changed_at, (SELECT max(changed_at) FROM moved)),
+    folded_hires = folded_hires + (SELECT coalesce(sum(hires), 0) FROM moved)
+RETURNING (SELECT count(*) FROM moved)
+"""
+
+
+def fold(conn: psycopg.Connection) -> int:
+    """Move the deltas into hire_counts; the number of delta rows moved (0 when another
+    session holds the counts: a fold, a restore). Commits, then vacuums the deltas."""
+    with conn.transaction():
+        conn.execute(
+            "INSERT INTO hire_count_state (changed_at) VALUES (NULL) ON CONFLICT DO NOTHING"
+        )
+        if conn.execute("SELECT FROM hire_count_state FOR UPDATE SKIP LOCKED").fetchone() is None:
+            return 0
+        row = conn.execute(_FOLD).fetchone()
+        moved = int(row[0]) if row else 0
+        if moved:
+            conn.execute("DELETE FROM hire_counts WHERE hires = 0")
+    if moved and conn.autocommit:
+        # Readers scan the deltas: free the moved rows' space now rather than at autovacuum.
+        # A role that does not own the table gets a warning and leaves it to autovacuum.
+        conn.execute("VACUUM hire_count_deltas")
+    return moved
+
+
+def state(conn: psycopg.Connection) -> tuple[int, int, int, datetime | None]:
+    """(hired_employees rows, departments, jobs, time of the latest change) the counts reflect."""
+    row = conn.execute(STATE).fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1]), int(row[2]), row[3]
