@@ -3,36 +3,19 @@ from the CSV files in plain Python, and their edge cases."""
 
 from __future__ import annotations
 
-import csv
-from collections import Counter
-from datetime import datetime
-
 import psycopg
 import pytest
 
+from challenge_metrics import expected_above_mean, expected_quarters
 from conftest import CHALLENGE
 from hrdata.ingest.migrate import migrate
 from hrdata.metrics.queries import (
-    DepartmentRow,
+    MeanOver,
     QuarterRow,
     departments_above_mean,
     hires_by_quarter,
 )
 from hrdata.settings import Settings
-
-
-def read(name: str) -> list[list[str]]:
-    with open(CHALLENGE / name, newline="") as f:
-        return list(csv.reader(f))
-
-
-def valid_hires() -> list[tuple[int, int, datetime]]:
-    """(department id, job id, instant) of every employee row the loader accepts."""
-    hires = []
-    for row in read("hired_employees.csv"):
-        if all(v.strip() for v in row):
-            hires.append((int(row[3]), int(row[4]), datetime.fromisoformat(row[2])))
-    return hires
 
 
 @pytest.fixture
@@ -41,33 +24,14 @@ def loaded(settings: Settings, db: psycopg.Connection) -> None:
 
 
 def test_hires_by_quarter_match_the_export(db: psycopg.Connection, loaded: None) -> None:
-    departments = {int(r[0]): r[1] for r in read("departments.csv")}
-    jobs = {int(r[0]): r[1] for r in read("jobs.csv")}
-    counts: Counter[tuple[int, int, int]] = Counter()
-    for department, job, instant in valid_hires():
-        if instant.year == 2021:
-            counts[(department, job, (instant.month - 1) // 3 + 1)] += 1
-    pairs = sorted({(d, j) for d, j, _ in counts}, key=lambda p: (departments[p[0]], jobs[p[1]]))
-    expected = [
-        QuarterRow(departments[d], jobs[j], *(counts[(d, j, q)] for q in (1, 2, 3, 4)))
-        for d, j in pairs
-    ]
-
-    assert expected == hires_by_quarter(db, 2021)
+    assert expected_quarters(2021) == hires_by_quarter(db, 2021)
 
 
 @pytest.mark.parametrize("mean_over", ["all", "hiring"])
 def test_departments_above_the_mean_match_the_export(
-    db: psycopg.Connection, loaded: None, mean_over: str
+    db: psycopg.Connection, loaded: None, mean_over: MeanOver
 ) -> None:
-    departments = {int(r[0]): r[1] for r in read("departments.csv")}
-    hired = Counter(d for d, _, instant in valid_hires() if instant.year == 2021)
-    counted = [hired[d] for d in departments] if mean_over == "all" else list(hired.values())
-    mean = sum(counted) / len(counted)
-    above = [DepartmentRow(d, departments[d], hired[d]) for d in departments if hired[d] > mean]
-    expected = sorted(above, key=lambda r: (-r.hired, r.id))
-
-    assert expected == departments_above_mean(db, 2021, mean_over)  # type: ignore[arg-type]
+    assert expected_above_mean(2021, mean_over) == departments_above_mean(db, 2021, mean_over)
 
 
 @pytest.fixture

@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(
         default=5 << 20, gt=0, description="Largest request body the API reads (413 above)."
     )
+    metrics_fold_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="How often a running service folds hire-count deltas (0: never).",
+    )
 
     @field_validator("log_uri")
     @classmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import secrets
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -16,9 +17,10 @@ from psycopg_pool import ConnectionPool
 from hrdata import __version__
 from hrdata.api import errors
 from hrdata.api.logs import request_id
-from hrdata.api.routes import backups, health, meta, migrations, rejects, rows
+from hrdata.api.routes import backups, health, meta, metrics, migrations, rejects, rows
 from hrdata.db import database_url, init_schema
 from hrdata.errors import HrdataError
+from hrdata.metrics import counts
 from hrdata.settings import Settings
 
 log = logging.getLogger("hrdata.api")
@@ -46,9 +48,26 @@ def create_app(settings: Settings) -> FastAPI:
             open=False,
         )
         app.state.pool.open(wait=False)
+        stop_folding = threading.Event()
+        folder = threading.Thread(
+            target=counts.fold_until,
+            args=(
+                stop_folding,
+                url,
+                settings.metrics_fold_seconds,
+                settings.connect_timeout_seconds,
+            ),
+            name="hrdata-fold",
+            daemon=True,
+        )
+        if settings.metrics_fold_seconds > 0:
+            folder.start()
         try:
             yield
         finally:
+            stop_folding.set()
+            if folder.is_alive():
+                folder.join()
             app.state.pool.close()
 
     app = FastAPI(
@@ -60,7 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     app.middleware("http")(_request_context)
-    for module in (health, meta, rows, rejects, migrations, backups):
+    for module in (health, meta, rows, rejects, migrations, backups, metrics):
         app.include_router(module.router)
     return app
 

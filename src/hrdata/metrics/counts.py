@@ -9,9 +9,13 @@ The triggers fire ALWAYS, also when a loader turns per-row reference triggers of
 
 from __future__ import annotations
 
+import logging
+import threading
 from datetime import datetime
 
 import psycopg
+
+log = logging.getLogger(__name__)
 
 # The quarter of a hire: the first day of its quarter in UTC. The one definition of it.
 QUARTER_OF = "date_trunc('quarter', {} AT TIME ZONE 'UTC')::date"
@@ -212,3 +216,26 @@ def state(conn: psycopg.Connection) -> tuple[int, int, int, datetime | None]:
     row = conn.execute(STATE).fetchone()
     assert row is not None
     return int(row[0]), int(row[1]), int(row[2]), row[3]
+
+
+def fold_until(stop: threading.Event, url: str, every: float, connect_timeout: int) -> None:
+    """Fold every `every` seconds until `stop` is set: what a running service does, so the
+    deltas readers add stay few. A database that is away is retried on the next round."""
+    conn: psycopg.Connection | None = None
+    while not stop.wait(every):
+        try:
+            if conn is None or conn.closed:
+                conn = psycopg.connect(
+                    url,
+                    autocommit=True,
+                    connect_timeout=connect_timeout,
+                    application_name="hrdata-fold",
+                )
+            fold(conn)
+        except psycopg.Error as exc:
+            log.warning("folding hire counts failed", extra={"error": str(exc).splitlines()[0]})
+            if conn is not None:
+                conn.close()
+            conn = None
+    if conn is not None:
+        conn.close()

@@ -8,6 +8,8 @@ Names sort by code point (COLLATE "C"), the same order on every server whatever 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
@@ -127,3 +129,11 @@ def departments_above_mean(
 def data_state(conn: psycopg.Connection) -> DataState:
     """Row counts and the latest change time, read from the counts (cheap at any size)."""
     return DataState(*counts.state(conn))
+
+
+@contextmanager
+def snapshot(conn: psycopg.Connection) -> Iterator[psycopg.Connection]:
+    """A read-only transaction in which every query sees the same committed data."""
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield conn

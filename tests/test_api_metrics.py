@@ -1,0 +1,233 @@
+"""The metrics endpoints: answers equal to the export's own counts, JSON or CSV, never stale."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from challenge_metrics import expected_above_mean, expected_mean, expected_quarters
+from conftest import CHALLENGE, as_role, count
+from hrdata.backup.sets import take_backup
+from hrdata.ingest.migrate import migrate
+from hrdata.settings import Settings
+
+QUARTERS = "/v1/metrics/hires-by-quarter"
+ABOVE_MEAN = "/v1/metrics/departments-above-mean"
+
+
+@pytest.fixture
+def loaded(settings: Settings, db: psycopg.Connection) -> None:
+    migrate(settings, [str(CHALLENGE)])
+
+
+def get(api: TestClient, tokens: dict[str, str], path: str, **params: Any) -> Any:
+    response = api.get(path, params=params, headers=as_role(tokens, "read"))
+    assert 200 == response.status_code, response.text
+    return response.json()
+
+
+def quarter_rows(expected: list[Any]) -> list[dict[str, Any]]:
+    return [
+        {"department": r.department, "job": r.job, "Q1": r.q1, "Q2": r.q2, "Q3": r.q3, "Q4": r.q4}
+        for r in expected
+    ]
+
+
+def test_hires_by_quarter_match_the_export(
+    api: TestClient, tokens: dict[str, str], loaded: None
+) -> None:
+    body = get(api, tokens, QUARTERS, year=2021)
+
+    assert 2021 == body["year"]
+    assert quarter_rows(expected_quarters(2021)) == body["rows"]
+
+
+@pytest.mark.parametrize("mean_over", ["all", "hiring"])
+def test_departments_above_mean_match_the_export(
+    api: TestClient, tokens: dict[str, str], loaded: None, mean_over: str
+) -> None:
+    body = get(api, tokens, ABOVE_MEAN, year=2021, mean_over=mean_over)
+
+    assert [asdict(r) for r in expected_above_mean(2021, mean_over)] == body["rows"]
+    assert expected_mean(2021, mean_over) == pytest.approx(body["mean"])
+    assert mean_over == body["mean_over"]
+
+
+def test_the_year_defaults_to_2021_and_the_mean_to_all_departments(
+    api: TestClient, tokens: dict[str, str], loaded: None
+) -> None:
+    body = get(api, tokens, ABOVE_MEAN)
+
+    assert (2021, "all") == (body["year"], body["mean_over"])
+    assert get(api, tokens, QUARTERS)["rows"] == get(api, tokens, QUARTERS, year=2021)["rows"]
+
+
+def test_every_answer_names_the_data_it_reflects(
+    api: TestClient, tokens: dict[str, str], loaded: None
+) -> None:
+    response = api.get(QUARTERS, headers=as_role(tokens, "read"))
+    data = response.json()["data"]
+
+    assert (1930, 12, 183) == (data["hired_employees"], data["departments"], data["jobs"])
+    assert data["latest_change"] is not None
+    assert "1930" == response.headers["X-Data-Rows"]
+    assert response.headers["X-Data-Latest-Change"]
+    assert "no-store" == response.headers["Cache-Control"]
+
+
+@pytest.mark.parametrize(
+    ("params", "headers"),
+    [({"format": "csv"}, {}), ({}, {"Accept": "text/csv"})],
+    ids=["format-parameter", "accept-header"],
+)
+def test_hires_by_quarter_as_csv(
+    api: TestClient,
+    tokens: dict[str, str],
+    loaded: None,
+    params: dict[str, str],
+    headers: dict[str, str],
+) -> None:
+    response = api.get(QUARTERS, params=params, headers={**as_role(tokens, "read"), **headers})
+
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(response.text)))
+    assert ["department", "job", "Q1", "Q2", "Q3", "Q4"] == rows[0]
+    expected = [
+        [r.department, r.job, *map(str, (r.q1, r.q2, r.q3, r.q4))] for r in expected_quarters(2021)
+    ]
+    assert expected == rows[1:]
+    assert "1930" == response.headers["X-Data-Rows"]
+
+
+def test_departments_above_mean_as_csv(
+    api: TestClient, tokens: dict[str, str], loaded: None
+) -> None:
+    response = api.get(ABOVE_MEAN, params={"format": "csv"}, headers=as_role(tokens, "read"))
+
+    rows = list(csv.reader(io.StringIO(response.text)))
+    expected = [[str(r.id), r.department, str(r.hired)] for r in expected_above_mean(2021)]
+    assert [["id", "department", "hired"], *expected] == rows
+
+
+def test_the_format_parameter_wins_over_the_accept_header(
+    api: TestClient, tokens: dict[str, str], loaded: None
+) -> None:
+    response = api.get(
+        QUARTERS,
+        params={"format": "json"},
+        headers={**as_role(tokens, "read"), "Accept": "text/csv"},
+    )
+
+    assert response.headers["content-type"].startswith("application/json")
+
+
+def test_a_year_without_hires_answers_empty(
+    api: TestClient, tokens: dict[str, str], loaded: None
+) -> None:
+    assert [] == get(api, tokens, QUARTERS, year=1999)["rows"]
+    assert ([], 0) == (
+        get(api, tokens, ABOVE_MEAN, year=1999)["rows"],
+        get(api, tokens, ABOVE_MEAN, year=1999)["mean"],
+    )
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"year": "twenty"}, {"year": 0}, {"year": 10000}, {"mean_over": "some"}, {"format": "xml"}],
+)
+def test_bad_parameters_are_refused_with_422(
+    api: TestClient, tokens: dict[str, str], params: dict[str, Any]
+) -> None:
+    response = api.get(ABOVE_MEAN, params=params, headers=as_role(tokens, "read"))
+
+    assert (422, "invalid_request") == (response.status_code, response.json()["error"]["type"])
+
+
+@pytest.mark.parametrize("path", [QUARTERS, ABOVE_MEAN])
+def test_metrics_need_a_key_with_role_read(
+    api: TestClient, tokens: dict[str, str], path: str
+) -> None:
+    assert 401 == api.get(path).status_code
+    assert 403 == api.get(path, headers=as_role(tokens, "ingest")).status_code
+    assert 200 == api.get(path, headers=as_role(tokens, "admin")).status_code
+
+
+def test_a_row_inserted_through_the_api_shows_in_the_very_next_answer(
+    api: TestClient, tokens: dict[str, str], loaded: None
+) -> None:
+    before = get(api, tokens, ABOVE_MEAN, mean_over="hiring")
+    rows = [
+        {
+            "id": 5000 + i,
+            "name": "New",
+            "datetime": "2021-05-05T10:00:00Z",
+            "department_id": 1,
+            "job_id": 1,
+        }
+        for i in range(300)
+    ]
+    posted = api.post(
+        "/v1/tables/hired_employees/rows",
+        json={"rows": rows},
+        headers=as_role(tokens, "ingest"),
+    )
+    assert 300 == posted.json()["inserted"], posted.text
+
+    after = get(api, tokens, ABOVE_MEAN, mean_over="hiring")
+
+    assert 1 not in [r["id"] for r in before["rows"]]
+    assert 1 == after["rows"][0]["id"]
+    assert 2230 == after["data"]["hired_employees"]
+    assert after["data"]["latest_change"] > before["data"]["latest_change"]
+
+
+def test_a_migration_shows_in_the_very_next_answer(
+    api: TestClient,
+    tokens: dict[str, str],
+    settings: Settings,
+    db: psycopg.Connection,
+    tmp_path: Path,
+) -> None:
+    assert [] == get(api, tokens, QUARTERS)["rows"]
+    for name in ("departments.csv", "jobs.csv", "hired_employees.csv"):
+        shutil.copy(CHALLENGE / name, tmp_path / name)
+
+    migrate(settings, [str(tmp_path)])
+
+    assert quarter_rows(expected_quarters(2021)) == get(api, tokens, QUARTERS)["rows"]
+
+
+def test_a_restore_shows_in_the_very_next_answer(
+    api: TestClient,
+    tokens: dict[str, str],
+    settings: Settings,
+    db: psycopg.Connection,
+    loaded: None,
+) -> None:
+    backup_id = take_backup(settings).backup_id
+    db.execute("DELETE FROM hired_employees WHERE id > 100")
+    assert get(api, tokens, QUARTERS)["data"]["hired_employees"] < 100
+
+    started = api.post(
+        "/v1/tables/hired_employees/restore",
+        json={"backup_id": backup_id},
+        headers=as_role(tokens, "admin"),
+    )
+    assert 202 == started.status_code, started.text
+    deadline = time.monotonic() + 60
+    while get(api, tokens, f"/v1/jobs/{started.json()['job_id']}")["status"] == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+    body = get(api, tokens, QUARTERS)
+    assert 1930 == body["data"]["hired_employees"] == count(db, "hired_employees")
+    assert quarter_rows(expected_quarters(2021)) == body["rows"]
