@@ -17,6 +17,7 @@ run: $(STAMP)
 	$(VENV)/bin/hrdata serve $(SERVE_ARGS)
 
 test: $(STAMP)
+	scripts/system-packages
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

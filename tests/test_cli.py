@@ -108,3 +108,38 @@ def test_dictionary_doc_is_current(run: Invoke) -> None:
     result = run("dictionary", "--check", str(DOCS / "dictionary.md"))
 
     assert 0 == result.exit_code, result.output
+
+
+def test_report_writes_one_html_file_with_both_metrics(
+    run: Invoke, db: psycopg.Connection, tmp_path: Path
+) -> None:
+    run("migrate", str(CHALLENGE), "--quiet")
+
+    result = run("report", "--year", "2021", "--out", str(tmp_path / "r.html"))
+
+    html = (tmp_path / "r.html").read_text()
+    assert 0 == result.exit_code, result.output
+    assert all(f'id="{part}"' in html for part in ("hires-by-quarter", "departments-above-mean"))
+    assert "Account Representative IV" in html
+
+
+def test_report_writes_a_pdf_when_the_file_name_says_so(
+    run: Invoke, db: psycopg.Connection, tmp_path: Path
+) -> None:
+    result = run("report", "--out", str(tmp_path / "r.pdf"))
+
+    assert 0 == result.exit_code, result.output
+    assert (tmp_path / "r.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_report_into_a_missing_folder_is_one_line_naming_it(
+    run: Invoke, db: psycopg.Connection, tmp_path: Path
+) -> None:
+    out = tmp_path / "missing" / "r.html"
+
+    result = run("report", "--out", str(out))
+
+    assert (1, f"Error: cannot write {out}: No such file or directory\n") == (
+        result.exit_code,
+        result.stderr,
+    )

@@ -96,3 +96,13 @@ def test_quarters_follow_the_utc_instant(db: psycopg.Connection, small: None) ->
     hire(db, 2, 1, "2021-12-31T23:30:00-01:00")  # 2022-01-01T00:30Z: not 2021
 
     assert [QuarterRow("A", "Clerk", 1, 0, 0, 0)] == hires_by_quarter(db, 2021)
+
+
+def test_counts_come_back_as_integers(db: psycopg.Connection, small: None) -> None:
+    hire(db, 1, 1, "2021-05-01T00:00:00Z")
+
+    quarter = hires_by_quarter(db, 2021)[0]
+    department = departments_above_mean(db, 2021)[0]
+
+    assert {int} == {type(v) for v in (quarter.q1, quarter.q2, quarter.q3, quarter.q4)}
+    assert int is type(department.hired)

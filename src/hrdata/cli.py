@@ -400,6 +400,44 @@ def restore(
 
 
 @cli.command()
+@click.option("--year", default=2021, show_default=True, type=click.IntRange(1, 9998))
+@click.option(
+    "--mean-over",
+    type=click.Choice(["all", "hiring"]),
+    default="all",
+    show_default=True,
+    help="all: every department (0 for none hired); hiring: those that hired in the year.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "pdf"]),
+    help="Default: from --out's suffix, else html.",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write it (default: report.html or report.pdf).",
+)
+def report(year: int, mean_over: str, fmt: str | None, out: Path | None) -> None:
+    """Write the hiring metrics report: one self-contained HTML file with charts, or a PDF."""
+    from hrdata.db import connection, init_schema
+    from hrdata.metrics.report import build_report, render_html, render_pdf
+
+    fmt = fmt or ("pdf" if out is not None and out.suffix.lower() == ".pdf" else "html")
+    out = out or Path(f"report.{fmt}")
+    with connection(_settings()) as conn:
+        init_schema(conn)
+        built = build_report(conn, year, "hiring" if mean_over == "hiring" else "all")
+    content = render_pdf(built) if fmt == "pdf" else render_html(built).encode()
+    try:
+        out.write_bytes(content)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out}: {exc.strerror}") from exc
+    click.echo(f"report for {year} written to {out}")
+
+
+@cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
 @click.option(

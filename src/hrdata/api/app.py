@@ -17,7 +17,16 @@ from psycopg_pool import ConnectionPool
 from hrdata import __version__
 from hrdata.api import errors
 from hrdata.api.logs import request_id
-from hrdata.api.routes import backups, health, meta, metrics, migrations, rejects, rows
+from hrdata.api.routes import (
+    backups,
+    health,
+    meta,
+    metrics,
+    migrations,
+    rejects,
+    reports,
+    rows,
+)
 from hrdata.db import database_url, init_schema
 from hrdata.errors import HrdataError
 from hrdata.metrics import counts
@@ -79,7 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     errors.install(app)
     app.middleware("http")(_request_context)
-    for module in (health, meta, rows, rejects, migrations, backups, metrics):
+    for module in (health, meta, rows, rejects, migrations, backups, metrics, reports):
         app.include_router(module.router)
     return app
 

@@ -142,7 +142,7 @@ TABLES = ("hire_counts", "hire_count_deltas", "hire_count_state")
 # Deltas of the year's quarters, added to the folded counts: (quarter, department_id, job_id,
 # hires) for every triple whose net count is not zero.
 CURRENT = """
-SELECT quarter, department_id, job_id, sum(hires) AS hires
+SELECT quarter, department_id, job_id, sum(hires)::bigint AS hires
 FROM (
     SELECT quarter, department_id, job_id, hires FROM hire_counts
     WHERE quarter >= make_date(%(year)s, 1, 1) AND quarter < make_date(%(year)s + 1, 1, 1)

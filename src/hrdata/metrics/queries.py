@@ -24,7 +24,7 @@ MEAN_OVER: tuple[MeanOver, ...] = ("all", "hiring")
 
 def _in_quarter(number: int) -> str:
     starts = f"make_date(%(year)s, {number * 3 - 2}, 1)"
-    return f"coalesce(sum(c.hires) FILTER (WHERE c.quarter = {starts}), 0)"
+    return f"coalesce(sum(c.hires) FILTER (WHERE c.quarter = {starts}), 0)::bigint"
 
 
 HIRES_BY_QUARTER = f"""
@@ -42,7 +42,7 @@ ORDER BY d.department COLLATE "C", j.job COLLATE "C", d.id, j.id
 DEPARTMENTS_AGAINST_MEAN = """
 WITH c AS ({counts}),
 hires AS (
-    SELECT d.id, d.department, coalesce(sum(c.hires), 0) AS hired
+    SELECT d.id, d.department, coalesce(sum(c.hires), 0)::bigint AS hired
     FROM departments d
     LEFT JOIN c ON c.department_id = d.id
     GROUP BY d.id

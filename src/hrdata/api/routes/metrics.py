@@ -66,7 +66,7 @@ class HiresByQuarter(BaseModel):
 class DepartmentOut(BaseModel):
     id: int = Field(examples=[8])
     department: str = Field(examples=["Support"])
-    hired: int = Field(examples=[221])
+    hired: int = Field(examples=[217])
 
 
 class DepartmentsAboveMean(BaseModel):
@@ -150,7 +150,6 @@ def get_hires_by_quarter(
     year: Year = 2021,
     format: Format = None,
 ) -> Response:
-    conn.commit()  # the key check ran on this connection: start the snapshot afresh
     with snapshot(conn):
         quarters = hires_by_quarter(conn, year)
         state = data_state(conn)
@@ -167,7 +166,7 @@ def get_hires_by_quarter(
     "/departments-above-mean",
     summary="Departments that hired more than the mean per department in a year",
     response_model=DepartmentsAboveMean,
-    responses=_content(DepartmentsAboveMean, _DEPARTMENT_COLUMNS, (8, "Support", 221)),
+    responses=_content(DepartmentsAboveMean, _DEPARTMENT_COLUMNS, (8, "Support", 217)),
 )
 def get_departments_above_mean(
     _: ReadCaller,
@@ -183,7 +182,6 @@ def get_departments_above_mean(
     ] = "all",
     format: Format = None,
 ) -> Response:
-    conn.commit()  # the key check ran on this connection: start the snapshot afresh
     with snapshot(conn):
         against = departments_against_mean(conn, year, mean_over)
         state = data_state(conn)

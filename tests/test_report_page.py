@@ -1,0 +1,143 @@
+"""The report page of a running `hrdata serve`, in headless Chromium: sign in, read, sign out."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from challenge_metrics import expected_above_mean, expected_quarters
+from conftest import CHALLENGE
+from hrdata.auth import create_key
+from hrdata.ingest.migrate import migrate
+from hrdata.settings import Settings
+from servers import start_server, stop
+
+CHROMIUM = shutil.which("chromium")
+# Chromium as root needs --no-sandbox; the rest keep it off this machine's closed network.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert CHROMIUM, "no chromium: scripts/system-packages installs it (make test runs it)"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def service(settings: Settings, db: psycopg.Connection, tmp_path: Path) -> Iterator[str]:
+    migrate(settings, [str(CHALLENGE)])
+    process, url, _ = start_server(settings, tmp_path)
+    yield url
+    stop(process)
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+def sign_in(page: Page, url: str, key: str) -> None:
+    page.goto(f"{url}/reports?year=2021")
+    page.fill("#login input[name=key]", key)
+    page.click("#login button[type=submit], #login input[type=submit]")
+    page.wait_for_load_state()
+
+
+def test_the_report_page_shows_both_tables_and_charts_after_signing_in(
+    page: Page, service: str, db: psycopg.Connection, tmp_path: Path
+) -> None:
+    key = create_key(db, "read", "browser")[1]
+
+    sign_in(page, service, key)
+
+    page.screenshot(path=str(tmp_path / "report.png"), full_page=True)
+    quarters = expected_quarters(2021)
+    above = expected_above_mean(2021)
+    assert len(quarters) == page.locator("#hires-by-quarter tbody tr").count()
+    first = page.locator("#hires-by-quarter tbody tr").first.locator("td").all_inner_texts()
+    assert [quarters[0].department, quarters[0].job] == first[:2]
+    assert [str(r.id) for r in above] == [
+        row.locator("td").first.inner_text()
+        for row in page.locator("#departments-above-mean tbody tr").all()
+    ]
+    assert page.locator("svg#chart-quarters rect").count() >= 12
+    assert page.locator("svg#chart-mean line").count() >= 1
+    assert page.locator("#chart-quarters").is_visible()
+    assert page.locator("#chart-mean").is_visible()
+
+
+def test_the_key_travels_in_an_http_only_cookie_never_in_the_url(
+    page: Page, service: str, db: psycopg.Connection
+) -> None:
+    key = create_key(db, "read", "browser")[1]
+
+    sign_in(page, service, key)
+
+    cookies = page.context.cookies()
+    assert key not in page.url
+    assert [(True, "Strict", "/reports")] == [
+        (c["httpOnly"], c["sameSite"], c["path"]) for c in cookies if c["value"] == key
+    ]
+    assert key not in page.content()
+
+
+def test_a_wrong_key_keeps_the_login_form_with_a_message(
+    page: Page, service: str, db: psycopg.Connection
+) -> None:
+    create_key(db, "read", "browser")
+
+    sign_in(page, service, "hrd_000000000000_not-a-real-secret")
+
+    assert page.locator("#login").is_visible()
+    assert page.locator("#login-message").inner_text().strip()
+    assert 0 == page.locator("#hires-by-quarter").count()
+
+
+def test_an_ingest_key_may_not_read_the_report(
+    page: Page, service: str, db: psycopg.Connection
+) -> None:
+    sign_in(page, service, create_key(db, "ingest", "a loader")[1])
+
+    assert page.locator("#login").is_visible()
+    assert 0 == page.locator("#hires-by-quarter").count()
+
+
+def test_changing_the_year_in_the_page_shows_that_year(
+    page: Page, service: str, db: psycopg.Connection
+) -> None:
+    sign_in(page, service, create_key(db, "read", "browser")[1])
+
+    page.fill("#report-controls input[name=year]", "2020")
+    page.click("#report-controls button[type=submit], #report-controls input[type=submit]")
+    page.wait_for_load_state()
+
+    assert "year=2020" in page.url
+    assert 0 == page.locator("#hires-by-quarter tbody tr").count()
+
+
+def test_signing_out_forgets_the_key(page: Page, service: str, db: psycopg.Connection) -> None:
+    sign_in(page, service, create_key(db, "read", "browser")[1])
+
+    page.click("#logout button, #logout input[type=submit]")
+    page.wait_for_load_state()
+    page.goto(f"{service}/reports")
+
+    assert page.locator("#login").is_visible()
+    assert [] == page.context.cookies()
