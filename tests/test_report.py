@@ -139,7 +139,7 @@ def test_html_report_says_which_data_it_reflects() -> None:
         "183 jobs",
         "latest change 2024-05-02T10:00:00Z (UTC)",
         "Generated 2024-05-03T08:30:00Z",
-        "mean over all departments (those without hires count 0)",
+        "mean over all departments, those without hires counting 0",
     ):
         assert fact in line
 

@@ -141,3 +141,17 @@ def test_signing_out_forgets_the_key(page: Page, service: str, db: psycopg.Conne
 
     assert page.locator("#login").is_visible()
     assert [] == page.context.cookies()
+
+
+def test_the_page_offers_the_same_report_as_a_pdf(
+    page: Page, service: str, db: psycopg.Connection, tmp_path: Path
+) -> None:
+    sign_in(page, service, create_key(db, "read", "browser")[1])
+
+    with page.expect_download() as download:
+        page.click("#pdf-link")
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+
+    assert "hrdata-report-2021.pdf" == saved.name
+    assert saved.read_bytes().startswith(b"%PDF")

@@ -92,7 +92,7 @@ def mean_text(report: Report) -> str:
 def mean_meaning(report: Report) -> str:
     """Which departments the mean is taken over, in words."""
     if report.mean_over == "all":
-        return "mean over all departments (those without hires count 0)"
+        return "mean over all departments, those without hires counting 0"
     return f"mean over departments that hired in {report.year}"
 
 
