@@ -54,6 +54,16 @@ def test_revoked_key_is_401(
     assert 401 == api.get("/v1/dictionary", headers=as_role(tokens, "read")).status_code
 
 
+@pytest.mark.parametrize("role", ["ingest", "read", "admin"])
+def test_me_names_the_callers_key_and_role(
+    api: TestClient, tokens: dict[str, str], role: str
+) -> None:
+    body = api.get("/v1/me", headers=as_role(tokens, role)).json()
+
+    assert (role, f"test {role}") == (body["role"], body["name"])
+    assert tokens[role].startswith(f"Bearer hrd_{body['key_id']}_")
+
+
 @pytest.mark.parametrize(
     ("role", "method", "path", "allowed"),
     [

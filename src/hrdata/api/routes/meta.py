@@ -1,15 +1,31 @@
-"""The data dictionary, as the API serves it."""
+"""What a client asks first: who it is connected as, and the data dictionary."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from hrdata.api.deps import ReadCaller
+from hrdata.api.deps import ReadCaller, get_caller
 from hrdata.api.errors import documented
+from hrdata.auth import Caller
 from hrdata.dictionary import TABLES
 
 router = APIRouter(prefix="/v1", tags=["dictionary"])
+
+
+class Me(BaseModel):
+    """The key a request was made with: its id, its holder's name, its role."""
+
+    key_id: str
+    name: str
+    role: str
+
+
+@router.get("/me", summary="The caller's key: id, name and role", responses=documented(401))
+def me(caller: Annotated[Caller, Depends(get_caller)]) -> Me:
+    return Me(key_id=caller.key_id, name=caller.name, role=caller.role)
 
 
 class ColumnInfo(BaseModel):
