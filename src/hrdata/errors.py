@@ -68,6 +68,10 @@ class DatabaseUnavailable(HrdataError):
     http_status = 503
 
 
+class RequestTimedOut(DatabaseUnavailable):
+    """A statement ran past the statement timeout; its transaction was rolled back."""
+
+
 class NotAuthenticated(HrdataError):
     exit_code = 2
     http_status = 401

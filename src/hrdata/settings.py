@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(
         default=5 << 20, gt=0, description="Largest request body the API reads (413 above)."
     )
+    statement_timeout_seconds: float = Field(
+        default=60,
+        ge=0,
+        description="Longest an API request's SQL statement may run (0: no limit).",
+    )
     metrics_fold_seconds: float = Field(
         default=1.0,
         ge=0,

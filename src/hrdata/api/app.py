@@ -52,6 +52,8 @@ def create_app(settings: Settings) -> FastAPI:
             kwargs={
                 "application_name": "hrdata-api",
                 "connect_timeout": settings.connect_timeout_seconds,
+                # Bounds every request's statements (lock waits included), in milliseconds.
+                "options": f"-c statement_timeout={int(settings.statement_timeout_seconds * 1000)}",
             },
             check=ConnectionPool.check_connection,
             open=False,

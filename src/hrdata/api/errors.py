@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from hrdata.api.logs import request_id
-from hrdata.errors import DatabaseUnavailable, HrdataError
+from hrdata.errors import DatabaseUnavailable, HrdataError, RequestTimedOut
 
 log = logging.getLogger(__name__)
 
@@ -88,10 +88,20 @@ async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal", message)
 
 
+async def _timed_out(request: Request, exc: Exception) -> JSONResponse:
+    limit = request.app.state.settings.statement_timeout_seconds
+    timed_out = RequestTimedOut(
+        f"the request ran longer than the {limit:g} s statement timeout "
+        "(HRDATA_STATEMENT_TIMEOUT_SECONDS); nothing was written; try again"
+    )
+    return await _hrdata_error(request, timed_out)
+
+
 def install(app: FastAPI) -> None:
     """Map every exception to the one error shape."""
     app.add_exception_handler(HrdataError, _hrdata_error)
     app.add_exception_handler(psycopg.OperationalError, _database_error)
+    app.add_exception_handler(psycopg.errors.QueryCanceled, _timed_out)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
