@@ -22,9 +22,12 @@ def free_port() -> int:
 
 
 def start_server(
-    settings: Settings, folder: Path, *args: str
+    settings: Settings, folder: Path, *args: str, **env: str
 ) -> tuple[subprocess.Popen[bytes], str, Path]:
-    """`hrdata serve` on a free port, once it is ready: (process, base URL, its log file)."""
+    """`hrdata serve` on a free port, once it is ready: (process, base URL, its log file).
+
+    `env` adds variables (HRDATA_CONNECT_TIMEOUT_SECONDS="2", ...) to the server's environment.
+    """
     assert settings.database_url is not None
     port = free_port()
     log = folder / f"serve-{port}.log"
@@ -32,6 +35,7 @@ def start_server(
         **os.environ,
         "HRDATA_DATABASE_URL": settings.database_url.get_secret_value(),
         "HRDATA_HOME": str(settings.home),
+        **env,
     }
     with log.open("w") as out:
         process = subprocess.Popen(

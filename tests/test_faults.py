@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
 from conftest import as_role, count
 from hrdata.api.app import create_app
+from hrdata.auth import create_key
+from hrdata.db import init_schema, start_embedded, stop_embedded
 from hrdata.settings import Settings
+from servers import start_server, stop
 
 
 @pytest.fixture
@@ -45,3 +56,159 @@ def test_a_request_held_past_the_statement_timeout_is_503_and_writes_nothing(
     assert (503, "request_timed_out") == (response.status_code, response.json()["error"]["type"])
     assert "statement timeout" in response.json()["error"]["message"]
     assert 0 == count(db, "hired_employees")
+
+
+@dataclass
+class Stack:
+    """A PostgreSQL of the test's own, and `hrdata serve` on it: both may be stopped."""
+
+    home: Path
+    url: str
+    base: str
+    process: subprocess.Popen[bytes]
+    log: Path
+    keys: dict[str, str]
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[role]}"}
+
+    def rows(self) -> int:
+        with psycopg.connect(self.url) as conn:
+            return count(conn, "hired_employees")
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    home = tmp_path / "own-postgres"
+    url = start_embedded(home)
+    with psycopg.connect(url, autocommit=True) as conn:
+        init_schema(conn)
+        conn.execute("INSERT INTO departments VALUES (1, 'Sales')")
+        conn.execute("INSERT INTO jobs VALUES (1, 'Clerk')")
+        keys = {role: create_key(conn, role, role)[1] for role in ("ingest", "read")}
+    settings = Settings(_env_file=None, database_url=url, home=tmp_path / "home")  # type: ignore[call-arg]
+    process, base, log = start_server(
+        settings, tmp_path, HRDATA_CONNECT_TIMEOUT_SECONDS="2", HRDATA_POOL_SIZE="4"
+    )
+    yield Stack(home, url, base, process, log, keys)
+    if process.poll() is None:
+        stop(process)
+    stop_embedded(home)
+
+
+def batch(first: int, n: int) -> dict[str, Any]:
+    return {
+        "rows": [
+            {
+                "id": i,
+                "name": f"E{i}",
+                "datetime": "2021-01-01T00:00:00Z",
+                "department_id": 1,
+                "job_id": 1,
+            }
+            for i in range(first, first + n)
+        ]
+    }
+
+
+def wait_until_ready(base: str) -> None:
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{base}/ready", timeout=5).status_code != 200:
+        assert time.monotonic() < deadline, "the service never recovered"
+        time.sleep(0.2)
+
+
+def test_a_database_that_goes_away_gives_503_and_the_service_recovers_by_itself(
+    stack: Stack,
+) -> None:
+    metrics = f"{stack.base}/v1/metrics/hires-by-quarter"
+    assert 200 == httpx.get(metrics, headers=stack.headers("read")).status_code
+
+    stop_embedded(stack.home)
+    down = httpx.get(metrics, headers=stack.headers("read"), timeout=30)
+    ready = httpx.get(f"{stack.base}/ready", timeout=30)
+    alive = httpx.get(f"{stack.base}/health")
+    assert stack.url == start_embedded(stack.home)
+    wait_until_ready(stack.base)
+    back = httpx.get(metrics, headers=stack.headers("read"))
+
+    assert (503, "database_unavailable") == (down.status_code, down.json()["error"]["type"])
+    assert "try again" in down.json()["error"]["message"]
+    assert (503, 200, 200) == (ready.status_code, alive.status_code, back.status_code)
+
+
+def test_a_batch_cut_off_by_a_database_restart_is_all_or_nothing_and_its_retry_inserts_once(
+    stack: Stack,
+) -> None:
+    answers: list[httpx.Response] = []
+    headers = {**stack.headers("ingest"), "Idempotency-Key": "restart-1"}
+    holder = psycopg.connect(stack.url)
+    # The batch waits on this lock; the restart then cuts it off mid-transaction.
+    holder.execute("LOCK TABLE departments IN ACCESS EXCLUSIVE MODE")
+    poster = threading.Thread(
+        target=lambda: answers.append(
+            httpx.post(
+                f"{stack.base}/v1/tables/hired_employees/rows",
+                json=batch(1, 500),
+                headers=headers,
+                timeout=60,
+            )
+        )
+    )
+    poster.start()
+    wait_for_a_waiting_insert(holder)
+    stop_embedded(stack.home)
+    poster.join()
+    holder.close()
+    start_embedded(stack.home)
+    wait_until_ready(stack.base)
+    after_restart = stack.rows()
+
+    retried = httpx.post(
+        f"{stack.base}/v1/tables/hired_employees/rows", json=batch(1, 500), headers=headers
+    )
+    again = httpx.post(
+        f"{stack.base}/v1/tables/hired_employees/rows", json=batch(1, 500), headers=headers
+    )
+
+    assert 503 == answers[0].status_code
+    assert 0 == after_restart
+    assert (200, 500, 200) == (retried.status_code, retried.json()["inserted"], again.status_code)
+    assert 500 == stack.rows()
+
+
+def wait_for_a_waiting_insert(conn: psycopg.Connection) -> None:
+    """Until some other session waits on a lock: the batch is mid-transaction."""
+    deadline = time.monotonic() + 30
+    while not conn.execute(
+        "SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
+    ).fetchone():
+        assert time.monotonic() < deadline, "the batch never reached the database"
+        time.sleep(0.05)
+
+
+def test_sigterm_lets_a_request_in_flight_finish(stack: Stack) -> None:
+    answers: list[httpx.Response] = []
+    with psycopg.connect(stack.url) as holder:
+        holder.execute("LOCK TABLE departments IN ACCESS EXCLUSIVE MODE")
+        poster = threading.Thread(
+            target=lambda: answers.append(
+                httpx.post(
+                    f"{stack.base}/v1/tables/hired_employees/rows",
+                    json=batch(1, 100),
+                    headers=stack.headers("ingest"),
+                    timeout=60,
+                )
+            )
+        )
+        poster.start()
+        wait_for_a_waiting_insert(holder)
+        stack.process.send_signal(signal.SIGTERM)
+        time.sleep(0.5)  # the server is shutting down while the request waits
+        assert stack.process.poll() is None
+    poster.join()
+    exit_code = stack.process.wait(timeout=30)
+
+    assert (200, 100) == (answers[0].status_code, answers[0].json()["inserted"])
+    assert exit_code in (0, -signal.SIGTERM)  # uvicorn ends by re-raising the signal
+    assert 100 == stack.rows()

