@@ -16,6 +16,7 @@ from psycopg_pool import ConnectionPool
 
 from hrdata import __version__
 from hrdata.api import errors
+from hrdata.api.body_limit import BodyLimit
 from hrdata.api.logs import request_id
 from hrdata.api.routes import (
     backups,
@@ -89,6 +90,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     errors.install(app)
+    app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
     app.middleware("http")(_request_context)
     for module in (health, meta, rows, rejects, migrations, backups, metrics, reports):
         app.include_router(module.router)
