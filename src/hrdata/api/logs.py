@@ -7,6 +7,8 @@ import logging
 from contextvars import ContextVar
 from datetime import UTC, datetime
 
+from hrdata.redact import redact
+
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 # Attributes every record has; uvicorn's color_message repeats the message with escapes.
@@ -14,9 +16,14 @@ _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color
 
 
 class JsonFormatter(logging.Formatter):
-    """Formats a record as one JSON line: time, level, logger, event, request id, extras."""
+    """Formats a record as one JSON line: time, level, logger, event, request id, extras;
+    credentials redacted."""
 
     def format(self, record: logging.LogRecord) -> str:
+        # Whatever a library logs (a URL with its password, a presigned URL), keys never leave.
+        return redact(self._json(record))
+
+    def _json(self, record: logging.LogRecord) -> str:
         entry = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "level": record.levelname.lower(),
