@@ -199,3 +199,19 @@ def test_a_schema_made_before_the_counts_gets_them_with_the_rows_already_there(
 
     assert_counts_exact(db)
     assert 210 == data_state(db).hired_employees
+
+
+def test_counts_follow_statements_too_large_to_store_row_by_row(
+    db: psycopg.Connection, parents: None
+) -> None:
+    insert_hires(db, 1, counts.PACK_LIMIT + 500, seed=12)
+    grouped = db.execute("SELECT hires IS NOT NULL FROM hire_count_deltas").fetchall()
+    assert_counts_exact(db)
+    db.execute("UPDATE hired_employees SET job_id = 1 + job_id % 7")
+    db.execute("DELETE FROM hired_employees WHERE id > 100")
+    assert_counts_exact(db)
+    counts.fold(db)
+
+    assert [(True,)] == grouped
+    assert_counts_exact(db)
+    assert 100 == data_state(db).hired_employees

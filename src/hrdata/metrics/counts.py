@@ -1,10 +1,14 @@
 """Hires counted per quarter, department and job: what the metrics read instead of every row.
 
-Statement-level triggers on hired_employees append each statement's net change, grouped, to
-hire_count_deltas. Appending updates no row, so concurrent writers never wait on each other;
-`fold` moves the deltas into hire_counts from time to time. Readers add both tables, so a count
-is exact the moment a write commits, whatever path wrote it (API, migration, restore, psql).
-The triggers fire ALWAYS, also when a loader turns per-row reference triggers off.
+Statement-level triggers on hired_employees append one row per statement to
+hire_count_deltas: what the statement added (or, with sign -1, removed) as arrays of hire
+moments, departments and jobs. A small statement (an API batch) stores its rows as they are: one
+insert, nothing grouped, so a batch pays little; a large one (a migration file, a restore)
+stores them grouped by quarter with counts, so memory stays bounded. No existing row is touched,
+so writers never wait on each other. `fold` moves the deltas into hire_counts from time to time.
+Readers add both tables, so a count is exact the moment a write commits, whatever path wrote it
+(API, migration, restore, psql). The triggers fire ALWAYS, also when a loader turns per-row
+reference triggers off.
 """
 
 from __future__ import annotations
@@ -39,11 +43,30 @@ def _trigger_function(name: str, body: str) -> str:
         END $fn$"""
 
 
-def _delta(rows: str, sign: str) -> str:
-    return (
-        f"SELECT {QUARTER_OF.format('datetime')}, department_id, job_id, {sign}count(*) "
-        f"FROM {rows} GROUP BY 1, 2, 3"
-    )
+# Statements up to this many rows store them ungrouped; larger ones group by quarter.
+PACK_LIMIT = 5000
+
+_APPEND = "INSERT INTO hire_count_deltas (sign, rows, moments, department_ids, job_ids, hires) "
+
+
+def _delta(rows: str, sign: int) -> str:
+    """Append the change of transition table `rows`, counted with `sign`."""
+    quarter_start = f"{QUARTER_OF.format('datetime')}::timestamp AT TIME ZONE 'UTC'"
+    return f"""
+        IF (SELECT count(*) FROM (SELECT FROM {rows} LIMIT {PACK_LIMIT + 1}) AS s) <= {PACK_LIMIT}
+        THEN
+            {_APPEND}
+            SELECT {sign}, count(*), array_agg(datetime), array_agg(department_id),
+                   array_agg(job_id), NULL
+            FROM {rows} HAVING count(*) > 0;
+        ELSE
+            {_APPEND}
+            SELECT {sign}, sum(n), array_agg(q), array_agg(d), array_agg(j), array_agg(n)
+            FROM (
+                SELECT {quarter_start} AS q, department_id AS d, job_id AS j, count(*)::int AS n
+                FROM {rows} GROUP BY 1, 2, 3
+            ) AS grouped;
+        END IF"""
 
 
 def _trigger(
@@ -56,34 +79,39 @@ def _trigger(
     )
 
 
-_APPEND = "INSERT INTO hire_count_deltas (quarter, department_id, job_id, hires) "
-
 DDL: tuple[str, ...] = (
     """CREATE TABLE hire_counts (
         quarter date NOT NULL,
         department_id integer NOT NULL,
         job_id integer NOT NULL,
-        hires bigint NOT NULL,
+        hires integer NOT NULL,
         PRIMARY KEY (quarter, department_id, job_id)
     )""",
     # Rows come and go all day: vacuum it by row count, not by a fraction of a tiny table.
+    # `hires` is NULL when each moment is one hire. EXTERNAL: arrays stored out of line as
+    # they are; compressing them cost a batch more than it saved.
     """CREATE TABLE hire_count_deltas (
-        quarter date NOT NULL,
-        department_id integer NOT NULL,
-        job_id integer NOT NULL,
-        hires bigint NOT NULL,
+        sign smallint NOT NULL CHECK (sign IN (-1, 1)),
+        rows integer NOT NULL,
+        moments timestamptz[] NOT NULL,
+        department_ids integer[] NOT NULL,
+        job_ids integer[] NOT NULL,
+        hires integer[],
         changed_at timestamptz NOT NULL DEFAULT clock_timestamp()
-    ) WITH (autovacuum_vacuum_threshold = 10000, autovacuum_vacuum_scale_factor = 0)""",
+    ) WITH (autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_scale_factor = 0)""",
+    """ALTER TABLE hire_count_deltas
+        ALTER moments SET STORAGE EXTERNAL, ALTER department_ids SET STORAGE EXTERNAL,
+        ALTER job_ids SET STORAGE EXTERNAL, ALTER hires SET STORAGE EXTERNAL""",
     """CREATE TABLE hire_count_state (
         one boolean PRIMARY KEY DEFAULT true CHECK (one),
         changed_at timestamptz,
         folded_hires bigint NOT NULL DEFAULT 0
     )""",
-    _trigger_function("hrdata_hires_inserted", _APPEND + _delta("new_rows", "")),
-    _trigger_function("hrdata_hires_deleted", _APPEND + _delta("old_rows", "-")),
+    _trigger_function("hrdata_hires_inserted", _delta("new_rows", 1)),
+    _trigger_function("hrdata_hires_deleted", _delta("old_rows", -1)),
     _trigger_function(
         "hrdata_hires_updated",
-        _APPEND + _delta("new_rows", "") + " UNION ALL " + _delta("old_rows", "-"),
+        _delta("new_rows", 1) + ";" + _delta("old_rows", -1),
     ),
     _trigger_function(
         "hrdata_hires_truncated",
@@ -139,34 +167,39 @@ DDL: tuple[str, ...] = (
 
 TABLES = ("hire_counts", "hire_count_deltas", "hire_count_state")
 
-# Deltas of the year's quarters, added to the folded counts: (quarter, department_id, job_id,
-# hires) for every triple whose net count is not zero.
-CURRENT = """
-SELECT quarter, department_id, job_id, sum(hires)::bigint AS hires
-FROM (
-    SELECT quarter, department_id, job_id, hires FROM hire_counts
-    WHERE quarter >= make_date(%(year)s, 1, 1) AND quarter < make_date(%(year)s + 1, 1, 1)
-    UNION ALL
-    SELECT quarter, department_id, job_id, hires FROM hire_count_deltas
-    WHERE quarter >= make_date(%(year)s, 1, 1) AND quarter < make_date(%(year)s + 1, 1, 1)
-) AS both_tables
-GROUP BY 1, 2, 3
-HAVING sum(hires) <> 0
+_YEAR = (
+    "{0} >= make_timestamptz(%(year)s, 1, 1, 0, 0, 0, 'UTC') "
+    "AND {0} < make_timestamptz(%(year)s + 1, 1, 1, 0, 0, 0, 'UTC')"
+)
+
+_UNNEST = (
+    "unnest(d.moments, d.department_ids, d.job_ids, d.hires) "
+    "AS u(moment, department_id, job_id, hires)"
+)
+
+# The year's hires as (quarter, department_id, job_id, hires) rows, to be summed: the folded
+# counts plus every delta not yet folded. Exact at every commit.
+CURRENT = f"""
+SELECT quarter, department_id, job_id, hires FROM hire_counts
+WHERE quarter >= make_date(%(year)s, 1, 1) AND quarter < make_date(%(year)s + 1, 1, 1)
+UNION ALL
+SELECT {QUARTER_OF.format("u.moment")}, u.department_id, u.job_id,
+       d.sign * coalesce(u.hires, 1)
+FROM hire_count_deltas d, {_UNNEST}
+WHERE {_YEAR.format("u.moment")}
 """
 
 # The same relation counted from hired_employees itself: what CURRENT must always equal.
 RECOUNTED = f"""
-SELECT {QUARTER_OF.format("datetime")} AS quarter, department_id, job_id, count(*) AS hires
+SELECT {QUARTER_OF.format("datetime")} AS quarter, department_id, job_id, 1 AS hires
 FROM hired_employees
-WHERE datetime >= make_timestamptz(%(year)s, 1, 1, 0, 0, 0, 'UTC')
-  AND datetime < make_timestamptz(%(year)s + 1, 1, 1, 0, 0, 0, 'UTC')
-GROUP BY 1, 2, 3
+WHERE {_YEAR.format("datetime")}
 """
 
 STATE = """
 SELECT
     coalesce((SELECT folded_hires FROM hire_count_state), 0)
-        + (SELECT coalesce(sum(hires), 0) FROM hire_count_deltas),
+        + (SELECT coalesce(sum(sign * rows), 0) FROM hire_count_deltas),
     (SELECT count(*) FROM departments),
     (SELECT count(*) FROM jobs),
     greatest(
@@ -175,18 +208,21 @@ SELECT
     )
 """
 
-_FOLD = """
+_FOLD = f"""
 WITH moved AS (
-    DELETE FROM hire_count_deltas RETURNING quarter, department_id, job_id, hires, changed_at
+    DELETE FROM hire_count_deltas RETURNING *
 ), folded AS (
     INSERT INTO hire_counts AS c
-    SELECT quarter, department_id, job_id, sum(hires) FROM moved
+    SELECT {QUARTER_OF.format("u.moment")}, u.department_id, u.job_id,
+           sum(d.sign * coalesce(u.hires, 1))
+    FROM moved d, {_UNNEST}
     GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     ON CONFLICT (quarter, department_id, job_id) DO UPDATE SET hires = c.hires + excluded.hires
 )
 UPDATE hire_count_state SET
     changed_at = greatest(changed_at, (SELECT max(changed_at) FROM moved)),
-    folded_hires = folded_hires + (SELECT coalesce(sum(hires), 0) FROM moved)
+    folded_hires = folded_hires
+        + (SELECT coalesce(sum(sign * rows), 0) FROM moved)
 RETURNING (SELECT count(*) FROM moved)
 """
 

@@ -24,17 +24,23 @@ MEAN_OVER: tuple[MeanOver, ...] = ("all", "hiring")
 
 def _in_quarter(number: int) -> str:
     starts = f"make_date(%(year)s, {number * 3 - 2}, 1)"
-    return f"coalesce(sum(c.hires) FILTER (WHERE c.quarter = {starts}), 0)::bigint"
+    return f"coalesce(sum(hires) FILTER (WHERE quarter = {starts}), 0)::bigint"
 
 
+# Summed per department and job first, then named: a few thousand pairs join two small tables.
 HIRES_BY_QUARTER = f"""
-WITH c AS ({{counts}})
-SELECT d.department, j.job, {", ".join(f"{_in_quarter(q)} AS q{q}" for q in (1, 2, 3, 4))}
-FROM c
-JOIN departments d ON d.id = c.department_id
-JOIN jobs j ON j.id = c.job_id
-GROUP BY d.id, j.id
-HAVING sum(c.hires) > 0
+WITH c AS ({{counts}}),
+pairs AS (
+    SELECT department_id, job_id,
+           {", ".join(f"{_in_quarter(q)} AS q{q}" for q in (1, 2, 3, 4))}
+    FROM c
+    GROUP BY department_id, job_id
+    HAVING sum(hires) > 0
+)
+SELECT d.department, j.job, p.q1, p.q2, p.q3, p.q4
+FROM pairs p
+JOIN departments d ON d.id = p.department_id
+JOIN jobs j ON j.id = p.job_id
 ORDER BY d.department COLLATE "C", j.job COLLATE "C", d.id, j.id
 """
 
@@ -42,10 +48,10 @@ ORDER BY d.department COLLATE "C", j.job COLLATE "C", d.id, j.id
 DEPARTMENTS_AGAINST_MEAN = """
 WITH c AS ({counts}),
 hires AS (
-    SELECT d.id, d.department, coalesce(sum(c.hires), 0)::bigint AS hired
+    SELECT d.id, d.department, coalesce(t.hired, 0)::bigint AS hired
     FROM departments d
-    LEFT JOIN c ON c.department_id = d.id
-    GROUP BY d.id
+    LEFT JOIN (SELECT department_id, sum(hires) AS hired FROM c GROUP BY 1) t
+        ON t.department_id = d.id
 ),
 mean AS (
     SELECT avg(hired) AS mean FROM hires WHERE %(mean_over)s = 'all' OR hired > 0

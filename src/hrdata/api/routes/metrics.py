@@ -107,34 +107,35 @@ def _wants_csv(request: Request, format: str | None) -> bool:
     return "text/csv" in request.headers.get("accept", "")
 
 
-def _reflected(state: DataState) -> DataReflected:
-    return DataReflected(
-        hired_employees=state.hired_employees,
-        departments=state.departments,
-        jobs=state.jobs,
-        latest_change=state.latest_change,
-    )
-
-
 def _answer(
-    body: BaseModel,
+    fields: dict[str, Any],
     columns: Sequence[str],
     rows: Sequence[Sequence[Any]],
     state: DataState,
     as_csv: bool,
 ) -> Response:
+    """The rows as CSV, or as JSON with `fields` and `data` (the response models document it;
+    a few thousand rows are serialised directly, not through a model each)."""
+    latest = state.latest_change.isoformat() if state.latest_change else None
     headers = {
         "X-Data-Rows": str(state.hired_employees),
-        "X-Data-Latest-Change": state.latest_change.isoformat() if state.latest_change else "",
+        "X-Data-Latest-Change": latest or "",
         "Cache-Control": "no-store",  # always current: never served from a cache
     }
-    if not as_csv:
-        return JSONResponse(body.model_dump(mode="json"), headers=headers)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(columns)
-    writer.writerows(rows)
-    return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+    if as_csv:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(columns)
+        writer.writerows(rows)
+        return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+    data = {
+        "hired_employees": state.hired_employees,
+        "departments": state.departments,
+        "jobs": state.jobs,
+        "latest_change": latest,
+    }
+    body = {**fields, "rows": [dict(zip(columns, row, strict=True)) for row in rows], "data": data}
+    return JSONResponse(body, headers=headers)
 
 
 @router.get(
@@ -154,12 +155,8 @@ def get_hires_by_quarter(
         quarters = hires_by_quarter(conn, year)
         state = data_state(conn)
     rows = [(q.department, q.job, q.q1, q.q2, q.q3, q.q4) for q in quarters]
-    body = HiresByQuarter(
-        year=year,
-        rows=[QuarterOut(**dict(zip(_QUARTER_COLUMNS, row, strict=True))) for row in rows],
-        data=_reflected(state),
-    )
-    return _answer(body, _QUARTER_COLUMNS, rows, state, _wants_csv(request, format))
+    fields = {"year": year}
+    return _answer(fields, _QUARTER_COLUMNS, rows, state, _wants_csv(request, format))
 
 
 @router.get(
@@ -186,13 +183,5 @@ def get_departments_above_mean(
         against = departments_against_mean(conn, year, mean_over)
         state = data_state(conn)
     rows = [(d.id, d.department, d.hired) for d in against.above]
-    body = DepartmentsAboveMean(
-        year=year,
-        mean_over=mean_over,
-        mean=against.mean,
-        rows=[
-            DepartmentOut(id=d.id, department=d.department, hired=d.hired) for d in against.above
-        ],
-        data=_reflected(state),
-    )
-    return _answer(body, _DEPARTMENT_COLUMNS, rows, state, _wants_csv(request, format))
+    fields = {"year": year, "mean_over": mean_over, "mean": against.mean}
+    return _answer(fields, _DEPARTMENT_COLUMNS, rows, state, _wants_csv(request, format))
