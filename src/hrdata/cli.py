@@ -476,6 +476,31 @@ def serve(host: str, port: int, workers: int) -> None:
     )
 
 
+@cli.command()
+@click.option(
+    "--url",
+    metavar="URL",
+    help="The API's address (default: the remembered one, else http://127.0.0.1:8000).",
+)
+@click.option(
+    "--key",
+    metavar="KEY",
+    envvar="HRDATA_API_KEY",
+    help="An API key (default: $HRDATA_API_KEY, else the remembered one, else typed in).",
+)
+def gui(url: str | None, key: str | None) -> None:
+    """Open the desktop client: migrate, upload, back up and restore, and see the metrics,
+    all through the API."""
+    # Tk is imported here only, so every other command works without a display.
+    from hrdata.gui.app import run
+    from hrdata.gui.client import ClientError
+
+    try:
+        run(url, key)
+    except ClientError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
 def main() -> None:
     """Entry point of the `hrdata` console script."""
     logging.basicConfig(level=logging.WARNING, format="%(message)s")

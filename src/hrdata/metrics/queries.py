@@ -71,6 +71,10 @@ class QuarterRow:
     q3: int
     q4: int
 
+    @property
+    def total(self) -> int:
+        return self.q1 + self.q2 + self.q3 + self.q4
+
 
 @dataclass(frozen=True)
 class DepartmentRow:
