@@ -21,8 +21,10 @@ import psycopg
 
 log = logging.getLogger(__name__)
 
-# The quarter of a hire: the first day of its quarter in UTC. The one definition of it.
-QUARTER_OF = "date_trunc('quarter', {} AT TIME ZONE 'UTC')::date"
+# A hire's moment as a UTC wall-clock timestamp, and the quarter of such a moment (its first
+# day): the one definition of quarters. Deltas store moments in UTC already.
+UTC = "({} AT TIME ZONE 'UTC')"
+QUARTER = "date_trunc('quarter', {})::date"
 
 # Every change to the counts locks the one hire_count_state row first, then the deltas, then the
 # counts: one order, so a fold, a truncate and a parent's change never deadlock.
@@ -51,12 +53,12 @@ _APPEND = "INSERT INTO hire_count_deltas (sign, rows, moments, department_ids, j
 
 def _delta(rows: str, sign: int) -> str:
     """Append the change of transition table `rows`, counted with `sign`."""
-    quarter_start = f"{QUARTER_OF.format('datetime')}::timestamp AT TIME ZONE 'UTC'"
+    quarter_start = f"date_trunc('quarter', {UTC.format('datetime')})"
     return f"""
         IF (SELECT count(*) FROM (SELECT FROM {rows} LIMIT {PACK_LIMIT + 1}) AS s) <= {PACK_LIMIT}
         THEN
             {_APPEND}
-            SELECT {sign}, count(*), array_agg(datetime), array_agg(department_id),
+            SELECT {sign}, count(*), array_agg({UTC.format("datetime")}), array_agg(department_id),
                    array_agg(job_id), NULL
             FROM {rows} HAVING count(*) > 0;
         ELSE
@@ -93,7 +95,7 @@ DDL: tuple[str, ...] = (
     """CREATE TABLE hire_count_deltas (
         sign smallint NOT NULL CHECK (sign IN (-1, 1)),
         rows integer NOT NULL,
-        moments timestamptz[] NOT NULL,
+        moments timestamp[] NOT NULL,
         department_ids integer[] NOT NULL,
         job_ids integer[] NOT NULL,
         hires integer[],
@@ -159,7 +161,7 @@ DDL: tuple[str, ...] = (
     # Count what is already there, with writers held off until the triggers are in place.
     "LOCK TABLE hired_employees IN SHARE MODE",
     f"""INSERT INTO hire_counts
-        SELECT {QUARTER_OF.format("datetime")}, department_id, job_id, count(*)
+        SELECT {QUARTER.format(UTC.format("datetime"))}, department_id, job_id, count(*)
         FROM hired_employees GROUP BY 1, 2, 3""",
     """INSERT INTO hire_count_state (changed_at, folded_hires)
         SELECT now(), coalesce(sum(hires), 0) FROM hire_counts""",
@@ -183,15 +185,16 @@ CURRENT = f"""
 SELECT quarter, department_id, job_id, hires FROM hire_counts
 WHERE quarter >= make_date(%(year)s, 1, 1) AND quarter < make_date(%(year)s + 1, 1, 1)
 UNION ALL
-SELECT {QUARTER_OF.format("u.moment")}, u.department_id, u.job_id,
+SELECT {QUARTER.format("u.moment")}, u.department_id, u.job_id,
        d.sign * coalesce(u.hires, 1)
 FROM hire_count_deltas d, {_UNNEST}
-WHERE {_YEAR.format("u.moment")}
+WHERE u.moment >= make_timestamp(%(year)s, 1, 1, 0, 0, 0)
+  AND u.moment < make_timestamp(%(year)s + 1, 1, 1, 0, 0, 0)
 """
 
 # The same relation counted from hired_employees itself: what CURRENT must always equal.
 RECOUNTED = f"""
-SELECT {QUARTER_OF.format("datetime")} AS quarter, department_id, job_id, 1 AS hires
+SELECT {QUARTER.format(UTC.format("datetime"))} AS quarter, department_id, job_id, 1 AS hires
 FROM hired_employees
 WHERE {_YEAR.format("datetime")}
 """
@@ -213,7 +216,7 @@ WITH moved AS (
     DELETE FROM hire_count_deltas RETURNING *
 ), folded AS (
     INSERT INTO hire_counts AS c
-    SELECT {QUARTER_OF.format("u.moment")}, u.department_id, u.job_id,
+    SELECT {QUARTER.format("u.moment")}, u.department_id, u.job_id,
            sum(d.sign * coalesce(u.hires, 1))
     FROM moved d, {_UNNEST}
     GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
