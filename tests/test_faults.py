@@ -16,7 +16,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import as_role, count
+from conftest import CHALLENGE, as_role, count
 from hrdata.api.app import create_app
 from hrdata.auth import create_key
 from hrdata.db import init_schema, start_embedded, stop_embedded
@@ -212,3 +212,34 @@ def test_sigterm_lets_a_request_in_flight_finish(stack: Stack) -> None:
     assert (200, 100) == (answers[0].status_code, answers[0].json()["inserted"])
     assert exit_code in (0, -signal.SIGTERM)  # uvicorn ends by re-raising the signal
     assert 100 == stack.rows()
+
+
+def test_a_job_whose_process_died_reads_as_interrupted_on_another(
+    settings: Settings, db: psycopg.Connection, tokens: dict[str, str], tmp_path: Path
+) -> None:
+    first, first_url, _ = start_server(settings, tmp_path)
+    holder = psycopg.connect(settings.database_url.get_secret_value())  # type: ignore[union-attr]
+    try:
+        # The migration waits for this lock, so it is still running when its process dies.
+        holder.execute("LOCK TABLE departments IN ACCESS EXCLUSIVE MODE")
+        started = httpx.post(
+            f"{first_url}/v1/migrations",
+            json={"sources": [str(CHALLENGE)]},
+            headers=as_role(tokens, "admin"),
+        )
+        wait_for_a_waiting_insert(holder)
+        first.send_signal(signal.SIGKILL)
+        first.wait()
+    finally:
+        holder.close()
+    second, second_url, _ = start_server(settings, tmp_path)
+    try:
+        job = httpx.get(
+            f"{second_url}/v1/migrations/{started.json()['job_id']}",
+            headers=as_role(tokens, "read"),
+        ).json()
+    finally:
+        stop(second)
+
+    assert "interrupted" == job["status"]
+    assert "start it again" in job["error"]

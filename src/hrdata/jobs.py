@@ -1,5 +1,10 @@
-"""Background jobs (migrations started through the API), with progress kept in PostgreSQL so
-every API process sees every job."""
+"""Background jobs (migrations, backups, restores started through the API), with progress kept
+in PostgreSQL so every API process sees every job.
+
+While a job runs, a connection of its own holds an advisory lock named after it. If the process
+dies (killed, restarted), PostgreSQL drops the connection and the lock with it, so whoever reads
+the job next sees it `interrupted` instead of `running` forever.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from hrdata.db import connection
+from hrdata.db import connect, connection
 from hrdata.errors import HrdataError, NotFound
 from hrdata.ingest.loader import RejectLimit
 from hrdata.ingest.migrate import migrate
@@ -23,6 +28,12 @@ from hrdata.settings import Settings
 log = logging.getLogger(__name__)
 
 _PROGRESS_EVERY_SECONDS = 0.5
+_JOB_LOCK_CLASS = 0x6A6F  # advisory lock class of running jobs ("jo")
+_INTERRUPTED = (
+    "the process running this job stopped before it finished (killed or restarted); "
+    "what it left is consistent (a migration keeps each file it finished, a restore or "
+    "backup left nothing half-written): start it again"
+)
 
 
 # What a job does: given its progress reporter, return (final status, result).
@@ -34,14 +45,21 @@ def start_job(
 ) -> str:
     """Record a job and run `work` in a thread of this process; return the job's id."""
     job_id = secrets.token_hex(8)
-    with conn.transaction():
-        conn.execute(
-            "INSERT INTO background_jobs (job_id, kind, status, request) "
-            "VALUES (%s, %s, 'running', %s)",
-            (job_id, kind, Jsonb(request)),
-        )
+    # Locked before the row exists, so no reader ever sees a running job without its lock.
+    alive = connect(settings, autocommit=True)
+    try:
+        alive.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (_JOB_LOCK_CLASS, job_id))
+        with conn.transaction():
+            conn.execute(
+                "INSERT INTO background_jobs (job_id, kind, status, request) "
+                "VALUES (%s, %s, 'running', %s)",
+                (job_id, kind, Jsonb(request)),
+            )
+    except BaseException:
+        alive.close()
+        raise
     worker = threading.Thread(
-        target=_run, args=(settings, job_id, work), name=f"{kind}-{job_id}", daemon=True
+        target=_run, args=(settings, job_id, work, alive), name=f"{kind}-{job_id}", daemon=True
     )
     worker.start()
     return job_id
@@ -66,6 +84,7 @@ def start_migration(
 
 def get_job(conn: psycopg.Connection, job_id: str) -> dict[str, Any]:
     """The job's status, progress and result; raises NotFound."""
+    _mark_if_orphaned(conn, job_id)
     row = conn.execute(
         "SELECT job_id, kind, status, request, progress, result, error, created_at, updated_at "
         "FROM background_jobs WHERE job_id = %s",
@@ -87,7 +106,28 @@ def get_job(conn: psycopg.Connection, job_id: str) -> dict[str, Any]:
     return dict(zip(names, row, strict=True))
 
 
-def _run(settings: Settings, job_id: str, work: Work) -> None:
+def _mark_if_orphaned(conn: psycopg.Connection, job_id: str) -> None:
+    """A running job whose lock is free has lost its process: record it as interrupted."""
+    with conn.transaction():
+        running = conn.execute(
+            "SELECT 1 FROM background_jobs WHERE job_id = %s AND status = 'running' FOR UPDATE",
+            (job_id,),
+        ).fetchone()
+        if running is None:
+            return
+        # Transaction-level: taken only to look, released at commit.
+        orphaned = conn.execute(
+            "SELECT pg_try_advisory_xact_lock(%s, hashtext(%s))", (_JOB_LOCK_CLASS, job_id)
+        ).fetchone()
+        if orphaned and orphaned[0]:
+            conn.execute(
+                "UPDATE background_jobs SET status = 'interrupted', error = %s, "
+                "updated_at = now() WHERE job_id = %s",
+                (_INTERRUPTED, job_id),
+            )
+
+
+def _run(settings: Settings, job_id: str, work: Work, alive: psycopg.Connection) -> None:
     progress = Progress(settings, job_id)
     try:
         status, result = work(progress)
@@ -98,6 +138,8 @@ def _run(settings: Settings, job_id: str, work: Work) -> None:
         log.exception("job failed", extra={"job_id": job_id})
         message = "internal error (see the server log)"
         _finish(settings, job_id, "failed", None, message, progress.snapshot())
+    finally:
+        alive.close()  # after the end is recorded: the lock goes with the connection
 
 
 class Progress:
