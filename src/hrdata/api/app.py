@@ -36,6 +36,7 @@ from hrdata.settings import Settings
 log = logging.getLogger("hrdata.api")
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_RECONNECT_GIVE_UP_SECONDS = 10.0
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -57,6 +58,9 @@ def create_app(settings: Settings) -> FastAPI:
                 "options": f"-c statement_timeout={int(settings.statement_timeout_seconds * 1000)}",
             },
             check=ConnectionPool.check_connection,
+            # The pool retries a lost connection after 1, 2, 4, 8... s; giving up early lets the
+            # next request start afresh, so a long outage is followed by a quick recovery.
+            reconnect_timeout=_RECONNECT_GIVE_UP_SECONDS,
             open=False,
         )
         app.state.pool.open(wait=False)
