@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import logging
 import re
-import tempfile
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -30,7 +29,7 @@ from hrdata.dictionary import Table
 from hrdata.errors import HrdataError, InvalidArgument, Reason, SourceError
 from hrdata.ingest.csvfile import read_lines
 from hrdata.ingest.idset import IdSet
-from hrdata.ingest.rejects import RejectSpool, log_name, record_log
+from hrdata.ingest.rejects import RejectSpool, log_name, record_log, spool_file
 from hrdata.ingest.sources import Source, open_source
 from hrdata.ingest.validate import Ids, Item, Rejected, RowChecker, raw_of
 from hrdata.settings import Settings
@@ -214,7 +213,7 @@ def write_rows(
     """
     seen = IdSet()
     read = 0
-    with tempfile.TemporaryFile("w+", encoding="utf-8") as candidates:
+    with spool_file() as candidates:
         cursor = conn.cursor()
         # A file streams for seconds: a writer thread sends while Python reads on. A small
         # batch is sent in one go, and a thread per batch would only cost.

@@ -46,6 +46,9 @@ def log_name(run_id: str, position: int, table: str) -> str:
     return f"rejects/{run_id}/{position:02d}-{table}.jsonl"
 
 
+SPOOL_IN_MEMORY_BYTES = 1 << 20
+
+
 class RejectSpool:
     """The rejects of one source: counted by reason, kept in temporary files until stored."""
 
@@ -61,8 +64,8 @@ class RejectSpool:
         self._log_prefix = json.dumps(head)[:-1]
         self._log_suffix = f', "rejected_at": "{at}"}}'
         # Owned by the spool and closed by close(); a with-block cannot span their lifetime.
-        self._rows: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
-        self._log: IO[str] = tempfile.TemporaryFile("w+", encoding="utf-8")  # noqa: SIM115
+        self._rows: IO[str] = spool_file()
+        self._log: IO[str] = spool_file()
 
     def add(self, line: int | None, raw: Any, reasons: list[Reason]) -> None:
         """Record one rejected row: where it was, its values as received, and every reason."""
@@ -100,6 +103,14 @@ class RejectSpool:
     def close(self) -> None:
         self._rows.close()
         self._log.close()
+
+
+def spool_file() -> IO[str]:
+    """A text file that stays in memory up to 1 MiB, then moves to disk: an API batch needs no
+    file, and a file of a million rejects still takes no more memory than that."""
+    return tempfile.SpooledTemporaryFile(
+        max_size=SPOOL_IN_MEMORY_BYTES, mode="w+", encoding="utf-8"
+    )
 
 
 def record_log(
