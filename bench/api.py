@@ -683,23 +683,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="send a fresh Idempotency-Key with every API batch",
     )
     parser.add_argument(
-        "--server-url",
-        default=os.environ.get("BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
-        help="PostgreSQL server (a superuser: CHECKPOINT, CREATE DATABASE)",
-    )
-    parser.add_argument(
-        "--database", default="hrdata_bench_api", help="database (re)created for it"
-    )
-    parser.add_argument(
         "--workers", type=int, default=2, help="API processes (`hrdata serve --workers`)"
-    )
-    parser.add_argument("--seed", type=int, default=2021)
-    parser.add_argument("--doc", type=Path, default=DOC, help="Markdown file to update")
-    parser.add_argument("--no-doc", action="store_true", help="print only; leave the doc alone")
-    parser.add_argument(
-        "--hrdata",
-        default=str(Path(sys.executable).parent / "hrdata"),
-        help="the hrdata command (default: the one next to this Python)",
     )
     parser.add_argument(
         "--py-spy",
@@ -707,6 +691,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="py-spy executable: record the API server during its phases "
         "(raw profiles in bench/data/api-profile-c*.txt)",
     )
+    migrate.add_common_arguments(parser, database="hrdata_bench_api", data_set=False)
     args = parser.parse_args(argv)
     if args.batches < 1 or args.concurrency < 1 or args.warmup < 0:
         parser.error("--batches and --concurrency must be positive, --warmup not negative")

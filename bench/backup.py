@@ -567,20 +567,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="seconds to wait at most, before each run, for the machine to be quiet",
     )
     parser.add_argument(
-        "--server-url",
-        default=os.environ.get("BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
-        help="PostgreSQL server (a superuser: CHECKPOINT, CREATE DATABASE)",
-    )
-    parser.add_argument(
-        "--database", default="hrdata_bench_backup", help="database (re)created for it"
-    )
-    parser.add_argument(
         "--pg-bin", type=Path, help="folder of pg_dump and pg_restore (default: the server's)"
     )
-    parser.add_argument("--seed", type=int, default=2021)
-    parser.add_argument("--regenerate", action="store_true", help="generate the data again")
-    parser.add_argument("--doc", type=Path, default=DOC, help="Markdown file to update")
-    parser.add_argument("--no-doc", action="store_true", help="print only; leave the doc alone")
     parser.add_argument(
         "--results",
         type=Path,
@@ -588,16 +576,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="where to write every measurement as JSON",
     )
     parser.add_argument(
-        "--hrdata",
-        default=str(Path(sys.executable).parent / "hrdata"),
-        help="the hrdata command (default: the one next to this Python)",
-    )
-    parser.add_argument(
         "--py-spy",
         metavar="PATH",
         help="py-spy executable: profile one more backup and restore "
         "(raw profiles in bench/data/backup-profile-*.txt)",
     )
+    migrate.add_common_arguments(parser, database="hrdata_bench_backup")
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.rows < 1:
         parser.error("--repeat and --rows must be positive")

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import statistics
 import subprocess
 import sys
@@ -1000,28 +999,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--quick", action="store_true", help="a fast smoke run on 100,000 rows; leaves the doc"
     )
     parser.add_argument(
-        "--server-url",
-        default=os.environ.get("BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
-        help="PostgreSQL server (a superuser: CHECKPOINT, CREATE DATABASE)",
-    )
-    parser.add_argument(
-        "--database", default="hrdata_bench_metrics", help="database (re)created for it"
-    )
-    parser.add_argument("--seed", type=int, default=2021)
-    parser.add_argument("--regenerate", action="store_true", help="generate the data again")
-    parser.add_argument("--doc", type=Path, default=DOC, help="Markdown file to update")
-    parser.add_argument("--no-doc", action="store_true", help="print only; leave the doc alone")
-    parser.add_argument(
-        "--hrdata",
-        default=str(Path(sys.executable).parent / "hrdata"),
-        help="the hrdata command (default: the one next to this Python)",
-    )
-    parser.add_argument(
         "--py-spy",
         metavar="PATH",
         help="py-spy executable: record the API server during the timed reads "
         "(bench/data/api-profile-metrics-reads.txt)",
     )
+    migrate.add_common_arguments(parser, database="hrdata_bench_metrics")
     args = parser.parse_args(argv)
     full = {
         "rows": 2_000_000,

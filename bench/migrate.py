@@ -501,6 +501,34 @@ def save_raw(results: Results) -> None:
 # --- command line ------------------------------------------------------------------------------
 
 
+def add_common_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    database: str,
+    doc: Path | None = DOC,
+    data_set: bool = True,
+) -> None:
+    """The options every benchmark takes: its server and database, the data's seed (and
+    --regenerate when it reads a generated data set), its doc, and the hrdata command."""
+    parser.add_argument(
+        "--server-url",
+        default=os.environ.get("BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
+        help="PostgreSQL server (a superuser: CHECKPOINT, CREATE DATABASE)",
+    )
+    parser.add_argument("--database", default=database, help="database (re)created for it")
+    parser.add_argument("--seed", type=int, default=2021)
+    if data_set:
+        parser.add_argument("--regenerate", action="store_true", help="generate the data again")
+    doc_help = "Markdown file to update" if doc else f"Markdown file to write (default {DOC})"
+    parser.add_argument("--doc", type=Path, default=doc, help=doc_help)
+    parser.add_argument("--no-doc", action="store_true", help="print only; leave the doc alone")
+    parser.add_argument(
+        "--hrdata",
+        default=str(Path(sys.executable).parent / "hrdata"),
+        help="the hrdata command (default: the one next to this Python)",
+    )
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2_000_000, help="lines of the timed file")
@@ -512,21 +540,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--repeat", type=int, default=3, help="runs of each timing")
     parser.add_argument("--repeat-large", type=int, default=1, help="runs on the large file")
-    parser.add_argument(
-        "--server-url",
-        default=os.environ.get("BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
-        help="PostgreSQL server (a superuser: CHECKPOINT, CREATE DATABASE)",
-    )
-    parser.add_argument("--database", default="hrdata_bench", help="database (re)created for it")
-    parser.add_argument("--seed", type=int, default=2021)
-    parser.add_argument("--regenerate", action="store_true", help="generate the data again")
-    parser.add_argument("--doc", type=Path, default=DOC, help="Markdown file to update")
-    parser.add_argument("--no-doc", action="store_true", help="print only; leave the doc alone")
-    parser.add_argument(
-        "--hrdata",
-        default=str(Path(sys.executable).parent / "hrdata"),
-        help="the hrdata command (default: the one next to this Python)",
-    )
+    add_common_arguments(parser, database="hrdata_bench")
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.rows < 1:
         parser.error("--repeat and --rows must be positive")

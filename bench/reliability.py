@@ -1407,23 +1407,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="smoke run: 10 s of clients, 200,000 lines, 2 of each hostile request; "
         "leaves the doc alone unless --doc is given",
     )
-    parser.add_argument(
-        "--server-url",
-        default=os.environ.get("BENCH_SERVER_URL", "postgresql://postgres@127.0.0.1:5432/postgres"),
-        help="PostgreSQL server of scenarios 2 and 3 (a superuser: CREATE DATABASE, CHECKPOINT)",
-    )
-    parser.add_argument(
-        "--database", default="hrdata_bench_reliability", help="database (re)created for it"
-    )
-    parser.add_argument("--seed", type=int, default=2021)
-    parser.add_argument("--regenerate", action="store_true", help="generate the data again")
-    parser.add_argument("--doc", type=Path, help=f"Markdown file to write (default {DOC})")
-    parser.add_argument("--no-doc", action="store_true", help="print only; write no doc")
-    parser.add_argument(
-        "--hrdata",
-        default=str(Path(sys.executable).parent / "hrdata"),
-        help="the hrdata command (default: the one next to this Python)",
-    )
+    migrate.add_common_arguments(parser, database="hrdata_bench_reliability", doc=None)
     args = parser.parse_args(argv)
     if args.quick:
         args.seconds, args.rows, args.hostile_repeats = 10.0, 200_000, 2
