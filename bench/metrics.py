@@ -1034,21 +1034,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    url = migrate.recreate_database(args.server_url, args.database)
-    print(f"== database {args.database} (re)created on {args.server_url}", flush=True)
-    try:
-        results = benchmark(args, url, [args.hrdata])
-    except BenchmarkFailed as exc:
-        print(f"FAILED: {exc}", file=sys.stderr)
-        return 1
-    print(f"== raw results in {migrate._relative(save_raw(results, args))}")
-    section = metrics_section(results, args, url)
-    print(section)
-    if not args.no_doc:
-        migrate.write_section(args.doc, section, (START, END))
-        print(f"== {migrate._relative(args.doc)} updated")
-    print(f"== done in {results.elapsed_seconds / 60:.1f} minutes")
-    return 0
+
+    def report(results: Results, url: str) -> str:
+        print(f"== raw results in {migrate._relative(save_raw(results, args))}")
+        print(f"== measured in {results.elapsed_seconds / 60:.1f} minutes")
+        return metrics_section(results, args, url)
+
+    return migrate.run_benchmark(
+        args, lambda url: benchmark(args, url, [args.hrdata]), report, (START, END)
+    )
 
 
 if __name__ == "__main__":

@@ -23,10 +23,11 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
@@ -39,6 +40,7 @@ from hrdata.schema import create_table
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "bench" / "data"
 DOC = ROOT / "docs" / "benchmarks.md"
+R = TypeVar("R")  # what a benchmark measured
 START, END = "<!-- migration:start -->", "<!-- migration:end -->"
 COPY_CHUNK = 1 << 20
 MB = 1024 * 1024
@@ -547,22 +549,37 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+def run_benchmark(
+    args: argparse.Namespace,
+    measure: Callable[[str], R],
+    report: Callable[[R, str], str],
+    markers: tuple[str, str] = (START, END),
+) -> int:
+    """Recreate the benchmark's database, measure on it, print the doc section and write it
+    (unless --no-doc); the exit status: 1 when the benchmark failed."""
     url = recreate_database(args.server_url, args.database)
     print(f"== database {args.database} (re)created on {args.server_url}", flush=True)
     try:
-        results = benchmark(args, url, [args.hrdata])
+        results = measure(url)
     except BenchmarkFailed as exc:
         print(f"FAILED: {exc}", file=sys.stderr)
         return 1
-    save_raw(results)
-    section = migration_section(results, args, url)
+    section = report(results, url)
     print(section)
     if not args.no_doc:
-        write_section(args.doc, section)
+        write_section(args.doc, section, markers)
         print(f"== {_relative(args.doc)} updated")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+
+    def report(results: Results, url: str) -> str:
+        save_raw(results)
+        return migration_section(results, args, url)
+
+    return run_benchmark(args, lambda url: benchmark(args, url, [args.hrdata]), report)
 
 
 if __name__ == "__main__":
