@@ -168,13 +168,6 @@ DDL: tuple[str, ...] = (
         SELECT now(), coalesce(sum(hires), 0) FROM hire_counts""",
 )
 
-TABLES = ("hire_counts", "hire_count_deltas", "hire_count_state")
-
-_YEAR = (
-    "{0} >= make_timestamptz(%(year)s, 1, 1, 0, 0, 0, 'UTC') "
-    "AND {0} < make_timestamptz(%(year)s + 1, 1, 1, 0, 0, 0, 'UTC')"
-)
-
 _UNNEST = (
     "unnest(d.moments, d.department_ids, d.job_ids, d.hires) "
     "AS u(moment, department_id, job_id, hires)"
@@ -197,7 +190,8 @@ WHERE u.moment >= make_timestamp(%(year)s, 1, 1, 0, 0, 0)
 RECOUNTED = f"""
 SELECT {QUARTER.format(UTC.format("datetime"))} AS quarter, department_id, job_id, 1 AS hires
 FROM hired_employees
-WHERE {_YEAR.format("datetime")}
+WHERE datetime >= make_timestamptz(%(year)s, 1, 1, 0, 0, 0, 'UTC')
+  AND datetime < make_timestamptz(%(year)s + 1, 1, 1, 0, 0, 0, 'UTC')
 """
 
 STATE = """
