@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hrdata.api.deps import ConnectionDep
 from hrdata.api.errors import ErrorResponse, documented
-from hrdata.auth import Caller, authenticate, require
+from hrdata.auth import authenticate, require
 from hrdata.errors import Forbidden, NotAuthenticated
 from hrdata.metrics.queries import MeanOver
 from hrdata.metrics.report import build_report, render_html, render_login, render_pdf
@@ -31,17 +31,15 @@ MeanOverQuery = Annotated[MeanOver, Query(description="`all` or `hiring`, as in 
 KeyCookie = Annotated[str | None, Cookie(alias=COOKIE, include_in_schema=False)]
 
 
-def _caller(conn: ConnectionDep, request: Request, cookie: str | None) -> Caller:
-    """The caller of a /reports request: the cookie, or an Authorization header for scripts."""
-    header = request.headers.get("authorization", "")
-    token = header[7:] if header.lower().startswith("bearer ") else cookie
-    caller = authenticate(conn, token)
-    require(caller, "read")
-    return caller
-
-
-def _check_key(conn: ConnectionDep, key: str) -> None:
+def _check_key(conn: ConnectionDep, key: str | None) -> None:
+    """Admit a live key with role read (or admin); raises NotAuthenticated or Forbidden."""
     require(authenticate(conn, key), "read")
+
+
+def _presented_key(request: Request, cookie: str | None) -> str | None:
+    """The cookie, or an Authorization header for scripts."""
+    header = request.headers.get("authorization", "")
+    return header[7:] if header.lower().startswith("bearer ") else cookie
 
 
 def _login_page(message: str | None, status: int) -> HTMLResponse:
@@ -76,7 +74,7 @@ def report_page(
     mean_over: MeanOverQuery = "all",
 ) -> HTMLResponse:
     try:
-        _caller(conn, request, key)
+        _check_key(conn, _presented_key(request, key))
     except NotAuthenticated as exc:
         return _login_page(None if key is None else str(exc), 401)
     except Forbidden as exc:
@@ -98,7 +96,7 @@ def report_pdf(
     year: Year = 2021,
     mean_over: MeanOverQuery = "all",
 ) -> Response:
-    _caller(conn, request, key)
+    _check_key(conn, _presented_key(request, key))
     pdf = render_pdf(build_report(conn, year, mean_over))
     disposition = f'attachment; filename="hrdata-report-{year}.pdf"'
     return Response(
