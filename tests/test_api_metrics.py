@@ -231,3 +231,31 @@ def test_a_restore_shows_in_the_very_next_answer(
     body = get(api, tokens, QUARTERS)
     assert 1930 == body["data"]["hired_employees"] == count(db, "hired_employees")
     assert quarter_rows(expected_quarters(2021)) == body["rows"]
+
+
+def test_a_hire_in_the_last_year_the_dictionary_allows_is_counted_in_that_year(
+    api: TestClient, tokens: dict[str, str], db: psycopg.Connection
+) -> None:
+    rows = {
+        "departments": [{"id": 1, "department": "Sales"}],
+        "jobs": [{"id": 1, "job": "Clerk"}],
+        "hired_employees": [
+            {
+                "id": 1,
+                "name": "A",
+                "datetime": "9999-12-31T23:59:59Z",
+                "department_id": 1,
+                "job_id": 1,
+            }
+        ],
+    }
+    for table, batch in rows.items():
+        response = api.post(
+            f"/v1/tables/{table}/rows", json={"rows": batch}, headers=as_role(tokens, "ingest")
+        )
+        assert 1 == response.json()["inserted"], response.text
+
+    quarters = get(api, tokens, QUARTERS, year=9999)["rows"]
+
+    assert [{"department": "Sales", "job": "Clerk", "Q1": 0, "Q2": 0, "Q3": 0, "Q4": 1}] == quarters
+    assert 1 == get(api, tokens, ABOVE_MEAN, year=9999)["mean"]

@@ -358,3 +358,13 @@ def test_concurrent_batches_with_clashing_ids_reject_the_later_values(
         sum(len(a["rejected"]) for a in answers),
     )
     assert {"conflict"} == {r["reasons"][0]["code"] for a in answers for r in a["rejected"]}
+
+
+@pytest.mark.parametrize("name", ["a\u0085b", "\u009bcsi", "a\u2029b", "\u202eevil", "\x1fedge"])
+def test_a_name_holding_a_control_character_is_rejected(
+    api: TestClient, ingest: dict[str, str], db: psycopg.Connection, name: str
+) -> None:
+    response = post(api, ingest, "departments", [{"id": 710000, "department": name}])
+
+    assert ["control_character"] == [r["code"] for r in response.json()["rejected"][0]["reasons"]]
+    assert 0 == count(db, "departments")

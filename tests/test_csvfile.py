@@ -98,3 +98,7 @@ def test_line_spanning_many_read_chunks_is_rejected_once_and_numbering_holds() -
 
 def test_blank_lines_with_spaces_are_ignored() -> None:
     assert [["1", "A"]] == fields_of(b"  \r\n\t\r\n1,A\r\n \r\n")
+
+
+def test_a_line_of_only_control_characters_is_not_a_blank_line() -> None:
+    assert [["\x1c"], ["\x85"], ["1", "A"]] == fields_of("\x1c\n\x85\n1,A\n".encode())

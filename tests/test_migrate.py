@@ -378,3 +378,18 @@ def test_log_records_match_the_rejected_rows_table(
     assert [(r[0], r[1], r[2], r[3].isoformat()) for r in stored] == [
         (r["line"], r["raw"], r["reasons"], r["rejected_at"]) for r in logged
     ]
+
+
+def test_names_with_c1_controls_or_line_separators_are_rejected_not_loaded(
+    settings: Settings, db: psycopg.Connection, tmp_path: Path
+) -> None:
+    path = tmp_path / "departments.csv"
+    path.write_bytes("1,Sales\n790003,\x9bcsi\n790004,a\u2028b\n790005,\x1cedge\n".encode())
+
+    report = migrate(settings, [str(path)])
+
+    assert (1, 3) == (report.files[0].inserted, report.files[0].rejected)
+    codes = db.execute(
+        "SELECT DISTINCT r->>'code' FROM rejected_rows, jsonb_array_elements(reasons) r"
+    )
+    assert [("control_character",)] == codes.fetchall()

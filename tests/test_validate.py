@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import random
+import unicodedata
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from hrdata.dictionary import table
+from hrdata.dictionary import BLANKS, table
 from hrdata.ingest.idset import IdSet
-from hrdata.ingest.validate import Rejected, RowChecker, fast_pattern
+from hrdata.ingest.validate import _CONTROL, Rejected, RowChecker, fast_pattern
 
 EMPLOYEES = table("hired_employees")
 
@@ -171,3 +174,103 @@ def test_fast_path_accepts_only_what_the_full_check_accepts_with_the_same_values
         assert full == fast, line
         fast_matches += common_form.fullmatch(line) is not None
     assert fast_matches > 1000
+
+
+# Unicode's own definition of each class of character the rules name (docs/dictionary.md).
+def _is_control(char: str) -> bool:
+    category = unicodedata.category(char)
+    bidi_format = category == "Cf" and unicodedata.bidirectional(char) in BIDI_FORMATS
+    return category in ("Cc", "Zl", "Zp") or bidi_format
+
+
+BIDI_FORMATS = ("LRE", "RLE", "LRO", "RLO", "PDF", "LRI", "RLI", "FSI", "PDI")
+EVERY_CHARACTER = st.characters(codec=None, categories=None)
+
+
+def name_codes(name: str) -> list[str] | str:
+    """The reasons `name` is rejected as an employee's name, or the value stored."""
+    try:
+        return checker().check(["1", name, "2021-01-01T00:00:00Z", "1", "10"])[1]
+    except Rejected as rejected:
+        return [r.code for r in rejected.reasons]
+
+
+def test_the_declared_blanks_and_controls_are_exactly_unicodes_classes() -> None:
+    every = [chr(point) for point in range(0x110000)]
+    controls = {c for c in every if _CONTROL.fullmatch(c)}
+
+    assert {c for c in every if unicodedata.category(c) == "Zs"} == set(BLANKS)
+    assert {c for c in every if _is_control(c)} == controls
+
+
+@given(EVERY_CHARACTER)
+def test_a_character_inside_a_name_is_kept_unless_it_is_a_control_or_a_surrogate(
+    char: str,
+) -> None:
+    if _is_control(char):
+        expected: list[str] | str = ["control_character"]
+    elif unicodedata.category(char) == "Cs":
+        expected = ["invalid_utf8"]
+    else:
+        expected = f"a{char}b".replace("\\", "\\\\")
+
+    assert expected == name_codes(f"a{char}b")
+
+
+@given(EVERY_CHARACTER, st.sampled_from(["{}ab", "ab{}", "{}ab{}"]))
+def test_only_space_separators_are_trimmed_from_the_ends_of_a_name(char: str, shape: str) -> None:
+    result = name_codes(shape.format(char, char))
+
+    if unicodedata.category(char) == "Zs":
+        assert "ab" == result
+    elif _is_control(char):
+        assert ["control_character"] == result
+    else:
+        assert isinstance(result, str) and char in result
+
+
+@pytest.mark.parametrize("line", ["790003,\x9bcsi", "790003,a\x85b", "1,\u2028x", "1,\x1c x"])
+def test_a_line_with_a_c1_control_or_a_line_separator_is_rejected(line: str) -> None:
+    departments = RowChecker(table("departments"), {})
+    with pytest.raises(Rejected) as rejected:
+        departments.values(line)
+    assert ["control_character"] == [r.code for r in rejected.value.reasons]
+
+
+@given(
+    st.lists(
+        st.text(st.characters(codec=None, exclude_characters=',"\n\r'), max_size=6),
+        min_size=5,
+        max_size=5,
+    )
+)
+def test_fast_path_agrees_with_the_full_check_on_fields_of_any_characters(
+    fields: list[str],
+) -> None:
+    fields[2] = fields[2] or "2021-01-01T00:00:00Z"
+    line = ",".join(fields)
+    try:
+        fast = list(checker().values(line))
+    except Rejected:
+        fast = None
+    try:
+        full = checker().check(fields)
+    except Rejected:
+        full = None
+    assert full == fast, line
+
+
+def test_a_date_without_offset_that_does_not_exist_gets_both_reasons() -> None:
+    assert [("datetime", "missing_offset"), ("datetime", "impossible_datetime")] == codes(
+        ["1", "A", "2021-02-30T00:00:00", "1", "10"]
+    )
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:30:00+01:00", "9999-12-31T23:30:00-01:00"])
+def test_an_instant_outside_the_utc_years_of_the_dictionary_is_out_of_range(moment: str) -> None:
+    assert [("datetime", "out_of_range")] == codes(["1", "A", moment, "1", "10"])
+
+
+def test_the_last_second_of_the_last_year_is_a_valid_hire() -> None:
+    last = "9999-12-31T23:59:59Z"
+    assert last == checker().check(["1", "A", last, "1", "10"])[2]

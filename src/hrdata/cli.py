@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table as RichTable
 
+from hrdata.dictionary import HIRE_YEARS
 from hrdata.errors import HrdataError
 from hrdata.settings import Settings, load_settings
 
@@ -400,7 +401,7 @@ def restore(
 
 
 @cli.command()
-@click.option("--year", default=2021, show_default=True, type=click.IntRange(1, 9998))
+@click.option("--year", default=2021, show_default=True, type=click.IntRange(*HIRE_YEARS))
 @click.option(
     "--mean-over",
     type=click.Choice(["all", "hiring"]),

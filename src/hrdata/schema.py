@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from psycopg import sql
 
-from hrdata.dictionary import MAX_INTEGER, TABLES, Column, Table
+from hrdata.dictionary import BLANKS, CONTROL_RANGES, MAX_INTEGER, TABLES, Column, Table
 from hrdata.metrics import counts
 
 
@@ -169,7 +169,26 @@ def dictionary_markdown() -> str:
             for c in t.columns
         ]
         lines.append("")
-    return "\n".join(lines)
+    return "\n".join(lines + _text_rules())
+
+
+def _text_rules() -> list[str]:
+    def points(chars: str) -> str:
+        return ", ".join(f"U+{ord(c):04X}" for c in chars)
+
+    controls = ", ".join(f"U+{ord(low):04X}..U+{ord(high):04X}" for low, high in CONTROL_RANGES)
+    return [
+        "## Text rules",
+        "",
+        f"- **Trimmed** removes only space separators (Unicode category Zs: {points(BLANKS)})",
+        "  from both ends of every value. Nothing else is removed.",
+        f"- **Control characters** ({controls}) are refused anywhere in a value, ends included",
+        "  (`control_character`): category Cc (C0, DEL and C1), the line and paragraph",
+        "  separators (Zl, Zp), and the bidi embeddings, overrides and isolates, which change how",
+        "  a name is shown. Other format characters (Cf: zero-width joiners, soft hyphen, the",
+        "  LRM and RLM marks) are kept: real names in many scripts need them.",
+        "",
+    ]
 
 
 def row_json_schema(table: Table) -> dict[str, object]:

@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from hrdata.dictionary import Table
+from hrdata.dictionary import Table, trim
 from hrdata.errors import BatchSizeError, HrdataError, IdempotencyConflict, Reason
 from hrdata.ingest.csvfile import LineProblem, printable, read_lines, split_fields
 from hrdata.ingest.loader import FileResult, lock_and_read_ids, write_rows
@@ -230,7 +230,7 @@ def _named_ids(table: Table, items: list[tuple[int, Item]]) -> dict[str, list[in
     for position, column in enumerate(table.columns):
         target = column.references or (table.name if column.primary_key else None)
         if target is not None:
-            texts = (row[position].strip() for row in rows)
+            texts = (trim(row[position]) for row in rows)
             ids = {int(t) for t in texts if t.isdigit() and t.isascii() and len(t) <= 12}
             named.setdefault(target, set()).update(ids)
     return {name: sorted(ids) for name, ids in named.items()}

@@ -12,11 +12,14 @@ import re
 from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
 
+from hrdata.dictionary import BLANKS, trim
 from hrdata.errors import Reason
 
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 # Undecodable bytes, and lone surrogates (a JSON body may escape one: "\ud800").
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# A line of nothing but these holds no data and is skipped; other controls make it a reject.
+_BLANK_LINE = BLANKS + "\t"
 _SHOWN_CHARS = 200
 _CHUNK_CHARS = 1 << 20
 
@@ -65,7 +68,7 @@ def read_lines(stream: BinaryIO, *, header: tuple[str, ...], max_line_chars: int
             number += 1
             if len(line) > max_line_chars:
                 yield number, LineProblem(too_long, _shown(line))
-            elif not line or line.isspace():
+            elif not line.strip(_BLANK_LINE):
                 continue
             elif first and _is_header(split_fields(line), header):
                 first = False
@@ -103,7 +106,7 @@ def split_fields(body: str) -> list[str] | Reason:
 def _is_header(fields: list[str] | Reason, header: tuple[str, ...]) -> bool:
     if isinstance(fields, Reason):
         return False
-    return tuple(f.strip().lower() for f in fields) == header
+    return tuple(trim(f).lower() for f in fields) == header
 
 
 def _shown(text: str) -> str:

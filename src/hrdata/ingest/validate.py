@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from operator import call
 from typing import Any
 
-from hrdata.dictionary import MAX_INTEGER, Column, Table
+from hrdata.dictionary import BLANKS, CONTROL_RANGES, HIRE_YEARS, MAX_INTEGER, Column, Table, trim
 from hrdata.errors import Reason
 from hrdata.ingest.csvfile import LineProblem, split_fields
 from hrdata.ingest.idset import IdSet
@@ -25,10 +25,10 @@ Ids = IdSet | frozenset[int]
 
 
 class Invalid(Exception):
-    """Raised by a converter; carries the reason."""
+    """Raised by a converter; carries every reason its value fails."""
 
-    def __init__(self, reason: Reason) -> None:
-        self.reason = reason
+    def __init__(self, *reasons: Reason) -> None:
+        self.reasons = reasons
 
 
 class Rejected(Exception):
@@ -63,7 +63,9 @@ def raw_of(item: Item) -> Any:
 
 Converter = Callable[[str], str]
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROLS = "".join(f"{re.escape(low)}-{re.escape(high)}" for low, high in CONTROL_RANGES)
+_BLANKS = re.escape(BLANKS)
+_CONTROL = re.compile(f"[{_CONTROLS}]")
 _SURROGATE = re.compile("[\ud800-\udfff]")  # only a JSON value can hold one: "\ud800"
 _DATE_TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
 _WITH_OFFSET = re.compile(_DATE_TIME + r"(Z|[+-][0-9]{2}:[0-9]{2})")
@@ -74,7 +76,7 @@ def _integer(column: Column, known: Ids | None) -> Converter:
     name = column.name
 
     def convert(raw: str) -> str:
-        text = raw.strip()
+        text = trim(raw)
         if not text:
             raise Invalid(Reason("missing", f"{name} is empty", name))
         if not (text.isdigit() and text.isascii()):
@@ -97,7 +99,7 @@ def _string(column: Column) -> Converter:
     name, limit = column.name, column.max_length or 0
 
     def convert(raw: str) -> str:
-        text = raw.strip()
+        text = trim(raw)
         if not text:
             raise Invalid(Reason("missing", f"{name} is empty", name))
         if len(text) > limit:
@@ -116,26 +118,41 @@ def _string(column: Column) -> Converter:
 
 def _datetime(column: Column) -> Converter:
     name = column.name
+    first_year, last_year = HIRE_YEARS
 
     def convert(raw: str) -> str:
-        text = raw.strip()
+        text = trim(raw)
         if not text:
             raise Invalid(Reason("missing", f"{name} is empty", name))
-        match = _WITH_OFFSET.fullmatch(text)
-        if match is None:
-            if _WITHOUT_OFFSET.fullmatch(text):
-                message = f"{name} {text!r} has no offset (Z or +hh:mm); it is not guessed"
-                raise Invalid(Reason("missing_offset", message, name))
-            message = f"{name} {text!r} is not an ISO 8601 date and time like 2021-11-07T02:48:42Z"
-            raise Invalid(Reason("invalid_datetime", message, name))
+        if _WITH_OFFSET.fullmatch(text) is None:
+            if not _WITHOUT_OFFSET.fullmatch(text):
+                example = "2021-11-07T02:48:42Z"
+                message = f"{name} {text!r} is not an ISO 8601 date and time like {example}"
+                raise Invalid(Reason("invalid_datetime", message, name))
+            message = f"{name} {text!r} has no offset (Z or +hh:mm); it is not guessed"
+            missing = Reason("missing_offset", message, name)
+            impossible = _impossible(text)
+            raise Invalid(missing, impossible) if impossible else Invalid(missing)
+        impossible = _impossible(text)
+        if impossible:
+            raise Invalid(impossible)
         try:
-            instant = datetime.fromisoformat(text)
-            if text[-1] == "Z":
-                return text  # PostgreSQL reads this form exactly as written.
-            return instant.astimezone(UTC).isoformat()
-        except (ValueError, OverflowError) as exc:
-            message = f"{name} {text!r} is not a real instant: {exc}"
-            raise Invalid(Reason("impossible_datetime", message, name)) from exc
+            utc = datetime.fromisoformat(text).astimezone(UTC)
+        except OverflowError:
+            utc = None  # the instant falls in year 0 or 10000
+        if utc is None or not first_year <= utc.year <= last_year:
+            message = f"{name} {text!r} is outside the UTC years {first_year}..{last_year}"
+            raise Invalid(Reason("out_of_range", message, name))
+        # PostgreSQL reads the Z form exactly as written.
+        return text if text[-1] == "Z" else utc.isoformat()
+
+    def _impossible(text: str) -> Reason | None:
+        try:
+            datetime.fromisoformat(text)
+        except ValueError as exc:
+            message = f"{name} {text!r} is not a real date and time: {exc}"
+            return Reason("impossible_datetime", message, name)
+        return None
 
     return convert
 
@@ -143,10 +160,10 @@ def _datetime(column: Column) -> Converter:
 # The common form of a valid line. Every line it matches, the converters accept with the
 # same values (tests/test_validate.py checks this on random lines); anything unusual (quotes,
 # offsets, 10-digit ids, 29 February, backslashes...) simply takes the full check.
-_PAD = r"\s*"
+_PAD = f"[{_BLANKS}]*"
 _FAST_ID = r"0*([1-9][0-9]{0,8})"  # at most 9 digits: always within integer range
-_EDGE = r'[^\s,"\\\x00-\x1f\x7f\ud800-\udfff]'  # what a trimmed name may start and end with
-_INNER = r'[^,"\\\x00-\x1f\x7f\ud800-\udfff]'
+_EDGE = f'[^{_BLANKS},"\\\\{_CONTROLS}\ud800-\udfff]'  # what a trimmed name starts and ends with
+_INNER = f'[^,"\\\\{_CONTROLS}\ud800-\udfff]'
 _MONTH_DAY = (
     r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
     r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
@@ -270,5 +287,5 @@ class RowChecker:
             try:
                 convert(value)
             except Invalid as problem:
-                reasons.append(problem.reason)
+                reasons += problem.reasons
         raise Rejected(reasons, shown)

@@ -21,6 +21,7 @@ from fpdf import FPDF, FontFace
 from fpdf.fonts import TTFFont
 from markupsafe import Markup
 
+from hrdata.dictionary import HIRE_YEARS
 from hrdata.metrics.queries import (
     AgainstMean,
     DataState,
@@ -303,13 +304,15 @@ def chart_svg(chart: Chart, font: str = HTML_FONT, standalone: bool = False) -> 
 @cache
 def _templates() -> jinja2.Environment:
     # Autoescape for every template, SVG included: names never become markup.
-    return jinja2.Environment(
+    environment = jinja2.Environment(
         loader=jinja2.PackageLoader("hrdata.metrics", "templates"),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.globals["years"] = HIRE_YEARS
+    return environment
 
 
 def render_html(report: Report, controls: bool = False) -> str:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from hrdata.api.deps import ConnectionDep, ReadCaller
 from hrdata.api.errors import documented
+from hrdata.dictionary import HIRE_YEARS
 from hrdata.metrics.queries import (
     DataState,
     MeanOver,
@@ -26,7 +27,10 @@ from hrdata.metrics.queries import (
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
 
 Year = Annotated[
-    int, Query(ge=1, le=9998, description="The calendar year, in UTC", examples=[2021])
+    int,
+    Query(
+        ge=HIRE_YEARS[0], le=HIRE_YEARS[1], description="The calendar year, in UTC", examples=[2021]
+    ),
 ]
 Format = Annotated[
     Literal["json", "csv"] | None,

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from hrdata.api.deps import ConnectionDep
 from hrdata.api.errors import ErrorResponse, documented
 from hrdata.auth import authenticate, require
+from hrdata.dictionary import HIRE_YEARS
 from hrdata.errors import Forbidden, NotAuthenticated
 from hrdata.metrics.queries import MeanOver
 from hrdata.metrics.report import build_report, render_html, render_login, render_pdf
@@ -26,7 +27,9 @@ router = APIRouter(prefix="/reports", tags=["reports"])
 COOKIE = "hrdata_key"
 _MAX_FORM_BYTES = 4096  # a key and nothing else
 
-Year = Annotated[int, Query(ge=1, le=9998, description="The calendar year, in UTC")]
+Year = Annotated[
+    int, Query(ge=HIRE_YEARS[0], le=HIRE_YEARS[1], description="The calendar year, in UTC")
+]
 MeanOverQuery = Annotated[MeanOver, Query(description="`all` or `hiring`, as in the API")]
 KeyCookie = Annotated[str | None, Cookie(alias=COOKIE, include_in_schema=False)]
 

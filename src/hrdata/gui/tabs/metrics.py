@@ -8,6 +8,7 @@ from pathlib import Path
 from tkinter import ttk
 from typing import TYPE_CHECKING
 
+from hrdata.dictionary import HIRE_YEARS
 from hrdata.gui import chart
 from hrdata.gui.client import DepartmentsAboveMean, HiresByQuarter
 from hrdata.gui.tasks import Task
@@ -31,7 +32,14 @@ class MetricsTab:
         controls.grid(row=0, column=0, sticky="we", pady=(0, PAD))
         ttk.Label(controls, text="Year").pack(side="left")
         self.year = tk.StringVar(self.frame, "2021")
-        year = ttk.Spinbox(controls, name="year", textvariable=self.year, from_=1, to=9998, width=6)
+        year = ttk.Spinbox(
+            controls,
+            name="year",
+            textvariable=self.year,
+            from_=HIRE_YEARS[0],
+            to=HIRE_YEARS[1],
+            width=6,
+        )
         year.pack(side="left", padx=(4, 2 * PAD))
         year.bind("<Return>", lambda _: self.show())
         ttk.Label(controls, text="Mean over").pack(side="left")
