@@ -165,7 +165,7 @@ def test_migration_body_that_is_not_utf8_is_422(api: TestClient, tokens: dict[st
         headers={**as_role(tokens, "admin"), "Content-Type": "application/json"},
     )
 
-    assert (422, "invalid_request") == (response.status_code, response.json()["error"]["type"])
+    assert (422, "bad_request_body") == (response.status_code, response.json()["error"]["type"])
 
 
 @pytest.mark.parametrize(

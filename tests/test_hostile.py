@@ -4,6 +4,7 @@ and error bodies never show SQL, stack traces or keys."""
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -167,3 +168,28 @@ def test_every_error_body_is_json_of_one_shape(api: TestClient, tokens: dict[str
         body = json.loads(response.text)
         assert {"error", "request_id"} == set(body)
         assert {"type", "message"} <= set(body["error"])
+
+
+@pytest.mark.parametrize(
+    "head",
+    [
+        b"Content-Length: ten\r\n",
+        b"X-Trace: a\x00b\r\n",
+        b"Content-Length: 5\r\nContent-Length: 6\r\n",
+    ],
+    ids=["length-not-a-number", "nul-in-header", "two-lengths"],
+)
+def test_a_request_that_is_not_http_is_refused_by_the_server_with_400(
+    server: str, db: psycopg.Connection, head: bytes
+) -> None:
+    host, port = server.removeprefix("http://").split(":")
+    request = b"POST /v1/tables/departments/rows HTTP/1.1\r\nHost: x\r\n" + head + b"\r\n{}"
+    with socket.create_connection((host, int(port)), timeout=10) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(4096):
+            answer += chunk
+
+    assert answer.startswith(b"HTTP/1.1 400 ")
+    assert answer.endswith(b"Invalid HTTP request received.")
+    assert 0 == count(db, "departments")

@@ -13,9 +13,10 @@ from typing import Any
 import psycopg
 from psycopg.types.json import Jsonb
 
-from hrdata.dictionary import Table, trim
+from hrdata.dictionary import MAX_INTEGER, Table, trim
 from hrdata.errors import BatchSizeError, HrdataError, IdempotencyConflict, Reason
 from hrdata.ingest.csvfile import LineProblem, printable, read_lines, split_fields
+from hrdata.ingest.jsonbody import LongNumber, RepeatedKeys
 from hrdata.ingest.loader import FileResult, lock_and_read_ids, write_rows
 from hrdata.ingest.rejects import RejectSpool
 from hrdata.ingest.validate import Item, Record, RowChecker
@@ -24,7 +25,13 @@ from hrdata.settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_ROWS = 1000
-_JSON_TYPES = {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}
+_JSON_TYPES = {
+    bool: "a boolean",
+    int: "an integer",
+    LongNumber: "an integer",
+    float: "a number",
+    str: "a string",
+}
 
 
 @dataclass(frozen=True)
@@ -81,7 +88,10 @@ def _record(table: Table, columns: frozenset[str], row: Any) -> Item:
     if not isinstance(row, dict):
         reason = Reason("not_an_object", "a row must be a JSON object keyed by column name")
         return LineProblem(reason, json.dumps(row)[:200])
-    problems = []
+    problems = [
+        Reason("duplicate_field", f"{key} is given more than once", key)
+        for key in map(printable, row.repeated if isinstance(row, RepeatedKeys) else ())
+    ]
     unknown = row.keys() - columns
     if unknown:
         names = ", ".join(sorted(printable(str(name)) for name in unknown))
@@ -95,6 +105,10 @@ def _record(table: Table, columns: frozenset[str], row: Any) -> Item:
             fields.append("")
         elif column.type == "integer" and value.__class__ is int:
             fields.append(str(value))
+        elif column.type == "integer" and isinstance(value, LongNumber):
+            message = f"{column.name} has {len(value)} digits; ids are 1..{MAX_INTEGER}"
+            problems.append(Reason("out_of_range", message, column.name))
+            fields.append("")
         else:
             expected = "an integer" if column.type == "integer" else "a string"
             given = _JSON_TYPES.get(type(value), "an object or array")

@@ -12,6 +12,7 @@ from hrdata.api.deps import AdminCaller, ConnectionDep, ReadCaller, SettingsDep
 from hrdata.api.errors import documented
 from hrdata.api.routes.migrations import Job, JobId
 from hrdata.api.routes.rows import TablePath
+from hrdata.api.strict_json import StrictJsonRoute
 from hrdata.backup.ids import checked_backup_id
 from hrdata.backup.restore import restore
 from hrdata.backup.sets import (
@@ -27,7 +28,7 @@ from hrdata.dictionary import table as table_named
 from hrdata.errors import InvalidArgument
 from hrdata.jobs import Progress, get_job, start_job
 
-router = APIRouter(tags=["backups"])
+router = APIRouter(tags=["backups"], route_class=StrictJsonRoute)
 
 BackupId = Annotated[str, Path(max_length=40, pattern=r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$")]
 

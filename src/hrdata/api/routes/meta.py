@@ -9,10 +9,11 @@ from pydantic import BaseModel
 
 from hrdata.api.deps import ReadCaller, get_caller
 from hrdata.api.errors import documented
+from hrdata.api.strict_json import StrictJsonRoute
 from hrdata.auth import Caller
 from hrdata.dictionary import TABLES
 
-router = APIRouter(prefix="/v1", tags=["dictionary"])
+router = APIRouter(prefix="/v1", tags=["dictionary"], route_class=StrictJsonRoute)
 
 
 class Me(BaseModel):

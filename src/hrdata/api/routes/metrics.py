@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from hrdata.api.deps import ConnectionDep, ReadCaller
 from hrdata.api.errors import documented
+from hrdata.api.strict_json import StrictJsonRoute
 from hrdata.dictionary import HIRE_YEARS
 from hrdata.metrics.queries import (
     DataState,
@@ -24,7 +25,7 @@ from hrdata.metrics.queries import (
     snapshot,
 )
 
-router = APIRouter(prefix="/v1/metrics", tags=["metrics"])
+router = APIRouter(prefix="/v1/metrics", tags=["metrics"], route_class=StrictJsonRoute)
 
 Year = Annotated[
     int,

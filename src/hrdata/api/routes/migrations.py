@@ -10,11 +10,12 @@ from pydantic import BaseModel, Field
 
 from hrdata.api.deps import NO_NUL, AdminCaller, ConnectionDep, ReadCaller, SettingsDep
 from hrdata.api.errors import documented
+from hrdata.api.strict_json import StrictJsonRoute
 from hrdata.ingest.loader import RejectLimit
 from hrdata.ingest.sources import resolve
 from hrdata.jobs import get_job, start_migration
 
-router = APIRouter(prefix="/v1/migrations", tags=["migrations"])
+router = APIRouter(prefix="/v1/migrations", tags=["migrations"], route_class=StrictJsonRoute)
 
 JobId = Annotated[str, Path(max_length=64, pattern=NO_NUL)]
 

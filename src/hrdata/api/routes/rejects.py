@@ -11,9 +11,10 @@ from pydantic import BaseModel
 
 from hrdata.api.deps import NO_NUL, ConnectionDep, ReadCaller
 from hrdata.api.errors import documented
+from hrdata.api.strict_json import StrictJsonRoute
 from hrdata.dictionary import table as table_named
 
-router = APIRouter(prefix="/v1", tags=["rejects"])
+router = APIRouter(prefix="/v1", tags=["rejects"], route_class=StrictJsonRoute)
 
 
 class RejectOut(BaseModel):

@@ -16,13 +16,14 @@ from starlette.concurrency import run_in_threadpool
 
 from hrdata.api.deps import ConnectionDep
 from hrdata.api.errors import ErrorResponse, documented
+from hrdata.api.strict_json import StrictJsonRoute
 from hrdata.auth import authenticate, require
 from hrdata.dictionary import HIRE_YEARS
 from hrdata.errors import Forbidden, NotAuthenticated
 from hrdata.metrics.queries import MeanOver
 from hrdata.metrics.report import build_report, render_html, render_login, render_pdf
 
-router = APIRouter(prefix="/reports", tags=["reports"])
+router = APIRouter(prefix="/reports", tags=["reports"], route_class=StrictJsonRoute)
 
 COOKIE = "hrdata_key"
 _MAX_FORM_BYTES = 4096  # a key and nothing else

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -15,13 +14,15 @@ from starlette.concurrency import run_in_threadpool
 from hrdata.api.deps import NO_NUL, ConnectionDep, IngestCaller, ReadCaller, SettingsDep
 from hrdata.api.errors import ErrorDetail, documented
 from hrdata.api.logs import request_id
+from hrdata.api.strict_json import StrictJsonRoute
 from hrdata.dictionary import TABLES
 from hrdata.dictionary import table as table_named
 from hrdata.errors import BadRequestBody, PayloadTooLarge, UnsupportedMediaType
+from hrdata.ingest import jsonbody
 from hrdata.ingest.batch import MAX_ROWS, Idempotency, csv_rows, json_rows, write_batch
 from hrdata.schema import row_json_schema
 
-router = APIRouter(prefix="/v1/tables", tags=["rows"])
+router = APIRouter(prefix="/v1/tables", tags=["rows"], route_class=StrictJsonRoute)
 
 TablePath = Annotated[
     str,
@@ -160,13 +161,11 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 def _json_rows(body: bytes) -> Any:
-    try:
-        document = json.loads(body)
-    except (ValueError, RecursionError) as exc:
-        # ValueError covers bad JSON and bytes that are not UTF-8.
-        raise BadRequestBody(f"the body is not valid JSON: {str(exc)[:200]}") from None
+    document = jsonbody.loads(body)
     if not isinstance(document, dict) or not isinstance(document.get("rows"), list):
         raise BadRequestBody('expected a JSON object {"rows": [ {...}, ... ]}')
+    if isinstance(document, jsonbody.RepeatedKeys):
+        raise BadRequestBody(f"key(s) given more than once: {', '.join(document.repeated)[:200]}")
     extra = sorted(set(document) - {"rows"})
     if extra:
         raise BadRequestBody(f"unexpected key(s) beside rows: {', '.join(extra)[:200]}")
