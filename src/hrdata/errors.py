@@ -15,6 +15,7 @@
   + PayloadTooLarge           a body over the configured size
   + IdempotencyConflict       an Idempotency-Key reused with a different request
   + BackupCorrupt             a backup file that is damaged, truncated or not what it claims
+    + BackupRowsInvalid       an intact backup file holding rows the dictionary forbids
   + RestoreWouldBreakReferences  restored rows that would leave references dangling
 
 Rejected rows are data, not exceptions: a `Reason` says what is wrong with one value.
@@ -114,6 +115,23 @@ class IdempotencyConflict(HrdataError):
 class BackupCorrupt(HrdataError):
     exit_code = 6
     http_status = 422
+
+
+class BackupRowsInvalid(BackupCorrupt):
+    """A backup file whose rows are intact but break the dictionary's rules."""
+
+    def __init__(
+        self, backup_id: str, table: str, file: str, rows: list[tuple[int, list[Reason]]]
+    ) -> None:
+        self.backup_id, self.table, self.file, self.rows = backup_id, table, file, rows
+        shown = "; ".join(
+            f"row {number}: " + ", ".join(f"{r.message} ({r.code})" for r in reasons)
+            for number, reasons in rows
+        )
+        super().__init__(
+            f"restore refused, nothing was changed: {file} of backup {backup_id} holds "
+            f"{table} rows the data dictionary forbids; first: {shown}"
+        )
 
 
 class RestoreWouldBreakReferences(HrdataError):

@@ -97,8 +97,9 @@ def count_records(stream: IO[bytes]) -> int:
     return sum(block.num_records for block in fastavro.block_reader(stream))
 
 
-def read_rows(stream: IO[bytes], table: Table) -> Iterator[tuple[Any, ...]]:
-    """The rows of an AVRO file of `table`, as tuples in column order, ready for a binary COPY:
+def read_blocks(stream: IO[bytes], table: Table) -> Iterator[list[tuple[Any, ...]]]:
+    """The rows of an AVRO file of `table`, block by block, as tuples in column order, ready
+    for a binary COPY:
     datetimes as PostgreSQL's binary timestamptz, integer microseconds since 2000-01-01 UTC
     (to be sent as int8).
 
@@ -113,10 +114,11 @@ def read_rows(stream: IO[bytes], table: Table) -> Iterator[tuple[Any, ...]]:
     as_row = _getter(table.column_names)
     for block in blocks:
         block.writer_schema = stored
-        for record in cast(Iterator[dict[str, Any]], block):
-            for name in datetimes:
+        records = list(cast(Iterator[dict[str, Any]], block))
+        for name in datetimes:
+            for record in records:
                 record[name] -= POSTGRES_EPOCH_MICROS
-            yield as_row(record)
+        yield list(map(as_row, records))
 
 
 def _stored_types(metadata: dict[str, str]) -> dict[str, Any]:

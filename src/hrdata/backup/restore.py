@@ -1,23 +1,28 @@
 """Restoring tables from a backup set: all of it, or nothing.
 
 Every file is verified before anything changes. Then, in one transaction: the tables are
-locked, emptied and bulk-loaded with COPY, and every reference into or out of them is checked
-in bulk. Any problem rolls the whole restore back, leaving the tables as they were. Child
-rows are never deleted silently: restoring a parent that no longer holds some referenced ids
-is refused, naming them.
+locked, emptied and bulk-loaded with COPY, every row checked by the dictionary's rules on the
+way (a backup set can be internally consistent and still hold what no migration would store),
+and every reference into or out of them is checked in bulk. Any problem rolls the whole
+restore back, leaving the tables as they were. Child rows are never deleted silently:
+restoring a parent that no longer holds some referenced ids is refused, naming them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import IO
+from datetime import UTC, datetime, timedelta
+from operator import itemgetter
+from typing import IO, Any
 
 import psycopg
 from psycopg import sql
 
-from hrdata.backup.avro import read_rows
+from hrdata.backup.avro import POSTGRES_EPOCH_MICROS, read_blocks
 from hrdata.backup.ids import checked_backup_id
+from hrdata.backup.manifest import Manifest
 from hrdata.backup.sets import (
     TableDone,
     latest_backup,
@@ -27,11 +32,14 @@ from hrdata.backup.sets import (
 )
 from hrdata.backup.storage import storage_for
 from hrdata.db import connection, init_schema
-from hrdata.dictionary import TABLES, Table, dependency_rank
-from hrdata.errors import RestoreWouldBreakReferences
+from hrdata.dictionary import HIRE_YEARS, MAX_INTEGER, TABLES, Column, Table, dependency_rank
+from hrdata.errors import BackupCorrupt, BackupRowsInvalid, Reason, RestoreWouldBreakReferences
+from hrdata.ingest.validate import stored_text_pattern, stored_text_reasons
 from hrdata.settings import Settings
 
 _SHOWN_IDS = 10
+_SHOWN_ROWS = 5
+Row = tuple[Any, ...]
 
 
 @dataclass
@@ -63,7 +71,7 @@ def restore(
                 _defer_reference_checks(conn)
                 _empty(conn, chosen)
                 for table in chosen:
-                    result.rows[table.name] = _load(conn, table, files[table.name])
+                    result.rows[table.name] = _load(conn, manifest, table, files[table.name])
                     on_table(table.name, result.rows[table.name])
                 _check_references(conn, chosen)
     return result
@@ -121,22 +129,106 @@ def _empty(conn: psycopg.Connection, chosen: list[Table]) -> None:
             conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table.name)))
 
 
-def _load(conn: psycopg.Connection, table: Table, stream: IO[bytes]) -> int:
-    # read_rows gives datetimes as the binary timestamptz itself (int8 microseconds since
-    # 2000-01-01 UTC), sent as they are; the server still checks every one is in range.
+def _load(conn: psycopg.Connection, manifest: Manifest, table: Table, stream: IO[bytes]) -> int:
+    """COPY the file's rows into `table`; raises BackupRowsInvalid before any forbidden row."""
+    file = manifest.tables[table.name].file
+    where = f"restore refused, nothing was changed: {file} of backup {manifest.backup_id}"
+    # The blocks give datetimes as the binary timestamptz itself (int8 microseconds since
+    # 2000-01-01 UTC), sent as they are.
     types = [
         {"integer": "int4", "string": "text", "datetime": "int8"}[c.type] for c in table.columns
     ]
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
         sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, table.column_names))
     )
+    rules = _BlockRules(table)
     rows = 0
-    with conn.cursor().copy(statement) as copy:
-        copy.set_types(types)
-        for row in read_rows(stream, table):
-            copy.write_row(row)
-            rows += 1
+    try:
+        with conn.cursor().copy(statement) as copy:
+            copy.set_types(types)
+            for block in _readable_blocks(stream, table, where):
+                invalid = rules.invalid(block, first_number=rows + 1)
+                if invalid:
+                    raise BackupRowsInvalid(manifest.backup_id, table.name, file, invalid)
+                for row in block:
+                    copy.write_row(row)
+                rows += len(block)
+    except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as exc:
+        # The rules above leave only what needs the table itself, such as an id given twice.
+        detail = f" ({exc.diag.message_detail})" if exc.diag.message_detail else ""
+        raise BackupCorrupt(
+            f"{where}: PostgreSQL refused its {table.name} rows: {exc.diag.message_primary}{detail}"
+        ) from None
     return rows
+
+
+def _readable_blocks(stream: IO[bytes], table: Table, where: str) -> Iterator[list[Row]]:
+    blocks = read_blocks(stream, table)
+    while True:
+        try:
+            block = next(blocks)
+        except StopIteration:
+            return
+        except Exception as exc:  # fastavro raises many kinds on bytes it cannot decode
+            raise BackupCorrupt(f"{where}: a block cannot be decoded: {exc}") from None
+        yield block
+
+
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_FIRST_MICROS = (datetime(HIRE_YEARS[0], 1, 1, tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
+_LAST_MICROS = (
+    datetime(HIRE_YEARS[1], 12, 31, 23, 59, 59, 999999, tzinfo=UTC) - _EPOCH
+) // timedelta(microseconds=1)
+
+
+class _BlockRules:
+    """The dictionary's rules over a block of restored values: each column checked at once, in
+    C (min, max, a regular expression mapped over it); only a failing block is read row by row."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self._checks = [_column_check(c, i) for i, c in enumerate(table.columns)]
+
+    def invalid(self, block: list[Row], first_number: int) -> list[tuple[int, list[Reason]]]:
+        """The first rows of `block` that break a rule, numbered from `first_number`, with why."""
+        if not block or all(check(block) for check in self._checks):
+            return []
+        found = []
+        for number, row in enumerate(block, start=first_number):
+            reasons = [r for c, v in zip(self.table.columns, row, strict=True) for r in _why(c, v)]
+            if reasons:
+                found.append((number, reasons))
+                if len(found) == _SHOWN_ROWS:
+                    break
+        return found
+
+
+def _column_check(column: Column, position: int) -> Callable[[list[Row]], bool]:
+    values = itemgetter(position)
+    if column.type == "integer":
+        return lambda rows: min(map(values, rows)) >= 1 and max(map(values, rows)) <= MAX_INTEGER
+    if column.type == "string":
+        stored = stored_text_pattern(column).fullmatch
+        return lambda rows: all(map(stored, map(values, rows)))
+    return lambda rows: (
+        min(map(values, rows)) >= _FIRST_MICROS and max(map(values, rows)) <= _LAST_MICROS
+    )
+
+
+def _why(column: Column, value: Any) -> list[Reason]:
+    name = column.name
+    if column.type == "string":
+        return stored_text_reasons(column, value)
+    if column.type == "integer":
+        if 1 <= value <= MAX_INTEGER:
+            return []
+        return [Reason("out_of_range", f"{name} {value} is outside 1..{MAX_INTEGER}", name)]
+    if _FIRST_MICROS <= value <= _LAST_MICROS:
+        return []
+    moment = f"{value + POSTGRES_EPOCH_MICROS} microseconds after 1970-01-01 UTC"
+    first, last = HIRE_YEARS
+    message = f"{name} {moment} is outside the UTC years {first}..{last}"
+    return [Reason("out_of_range", message, name)]
 
 
 def _check_references(conn: psycopg.Connection, chosen: list[Table]) -> None:

@@ -184,6 +184,32 @@ def _fast_field(column: Column) -> str:
     return _FAST_INSTANT
 
 
+# A stored value of a string column: already trimmed, no control character, no surrogate.
+_STORED_EDGE = f"[^{_BLANKS}{_CONTROLS}\ud800-\udfff]"
+_STORED_INNER = f"[^{_CONTROLS}\ud800-\udfff]"
+
+
+def stored_text_pattern(column: Column) -> re.Pattern[str]:
+    """Matches exactly the values a string column may hold once stored (a restore checks this)."""
+    assert column.max_length is not None and column.max_length >= 2
+    inner = f"{_STORED_INNER}{{0,{column.max_length - 2}}}"
+    return re.compile(f"{_STORED_EDGE}(?:{inner}{_STORED_EDGE})?")
+
+
+def stored_text_reasons(column: Column, value: str) -> list[Reason]:
+    """Why `value` cannot be stored in the string column: the converter's reasons, and blanks
+    at its ends (which a migration would have trimmed)."""
+    reasons = []
+    if trim(value) != value and trim(value):
+        message = f"{column.name} has blanks at its ends, which every way in trims"
+        reasons.append(Reason("untrimmed", message, column.name))
+    try:
+        _string(column)(value)
+    except Invalid as invalid:
+        reasons += invalid.reasons
+    return reasons
+
+
 class _DecimalView:
     """Membership of decimal strings in a bitmap of ids (for parents too big for a set)."""
 
