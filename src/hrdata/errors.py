@@ -3,6 +3,7 @@
 * HrdataError                 every error below; carries an exit code (and, later, an HTTP status)
   + UnknownTable              a table name not in the data dictionary
   + SourceError               a source that cannot be read (missing, empty, S3 denied...)
+  + SourceOutsideRoots        a source named through the API outside HRDATA_SOURCE_ROOTS (403)
   + ConfigurationError        settings that cannot work
   + DatabaseUnavailable       PostgreSQL cannot be reached or was lost mid-run
   + InvalidArgument           a command-line or request argument that makes no sense
@@ -52,6 +53,22 @@ class SourceError(HrdataError):
     def __init__(self, source: str, message: str) -> None:
         self.source = source
         super().__init__(f"{source}: {message}")
+
+
+class SourceOutsideRoots(HrdataError):
+    """A source named through the API that does not lie under the configured source roots."""
+
+    exit_code = 2
+    http_status = 403
+
+    def __init__(self, source: str, roots: list[str], why: str = "") -> None:
+        self.source = source
+        self.roots = roots
+        allowed = ", ".join(roots) if roots else "none: it is empty"
+        super().__init__(
+            f"{source}: outside the source roots{why}; the API reads sources only under "
+            f"HRDATA_SOURCE_ROOTS ({allowed}), after resolving symlinks and '..'"
+        )
 
 
 class ConfigurationError(HrdataError):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -35,6 +37,12 @@ class Settings(BaseSettings):
     backup_uri: str | None = Field(
         default=None,
         description="Where backup sets go: a folder or s3://bucket/prefix (<home>/backups).",
+    )
+    source_roots: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["data", "s3://"],
+        description="Where sources named through the API may lie: folders (a relative one is "
+        "under the working directory) and s3://bucket/prefix; `s3://` alone is any bucket. "
+        "JSON or comma-separated. The CLI reads any path.",
     )
     s3_region: str | None = Field(default=None, description="AWS region for S3.")
     s3_endpoint_url: str | None = Field(
@@ -66,6 +74,26 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_trailing_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+    @field_validator("source_roots", mode="before")
+    @classmethod
+    def _split_roots(cls, value: Any) -> Any:
+        # A list in an environment variable is most often written with commas; JSON still works
+        # for a folder whose name holds one.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("source_roots")
+    @classmethod
+    def _check_roots(cls, value: list[str]) -> list[str]:
+        for root in value:
+            if not root.strip() or "\x00" in root:
+                raise ValueError(f"a source root must be a folder or s3:// prefix, not {root!r}")
+        return value
 
     @property
     def logs_location(self) -> str:
