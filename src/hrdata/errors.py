@@ -8,6 +8,7 @@
   + DatabaseUnavailable       PostgreSQL cannot be reached or was lost mid-run
   + InvalidArgument           a command-line or request argument that makes no sense
   + NotAuthenticated          no API key, or one that is malformed, unknown, wrong or revoked
+  + TooManyFailures           an address that presented wrong keys too often (429, Retry-After)
   + Forbidden                 a valid API key whose role does not allow the action
   + NotFound                  a job, key or other resource that does not exist
   + BadRequestBody            a request body that is not the expected shape (422)
@@ -92,6 +93,19 @@ class RequestTimedOut(DatabaseUnavailable):
 class NotAuthenticated(HrdataError):
     exit_code = 2
     http_status = 401
+
+
+class TooManyFailures(HrdataError):
+    """Too many failed key checks from one address in the window; `retry_after` in seconds."""
+
+    exit_code = 2
+    http_status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            f"too many failed API key checks from this address; try again in {retry_after} s"
+        )
 
 
 class Forbidden(HrdataError):

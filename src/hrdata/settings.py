@@ -59,6 +59,24 @@ class Settings(BaseSettings):
     api_max_body_bytes: int = Field(
         default=5 << 20, gt=0, description="Largest request body the API reads (413 above)."
     )
+    auth_scrypt_concurrency: int | None = Field(
+        default=None,
+        gt=0,
+        description="scrypt key checks run at once per API process; more wait (unset: CPUs).",
+    )
+    auth_cache_seconds: float = Field(
+        default=60,
+        ge=0,
+        description="How long a verified key skips scrypt (0: never); a revocation ends it.",
+    )
+    auth_failure_limit: int = Field(
+        default=20,
+        gt=0,
+        description="Failed key checks one client address may make in the window before 429.",
+    )
+    auth_failure_window_seconds: float = Field(
+        default=60, gt=0, description="The window auth_failure_limit counts failures in."
+    )
     statement_timeout_seconds: float = Field(
         default=60,
         ge=0,
