@@ -56,8 +56,14 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
-    """Settings for one test: the session's database, a home folder of the test's own."""
-    return Settings(_env_file=None, database_url=database_url, home=tmp_path / "home")  # type: ignore[call-arg]
+    """Settings for one test: the session's database, a home folder of the test's own, and the
+    repository's data folder (whatever the working directory) and S3 as the source roots."""
+    return Settings(  # type: ignore[call-arg]
+        _env_file=None,
+        database_url=database_url,
+        home=tmp_path / "home",
+        source_roots=[str(CHALLENGE.parent), "s3://"],
+    )
 
 
 @pytest.fixture

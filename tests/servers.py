@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -35,6 +36,7 @@ def start_server(
         **os.environ,
         "HRDATA_DATABASE_URL": settings.database_url.get_secret_value(),
         "HRDATA_HOME": str(settings.home),
+        "HRDATA_SOURCE_ROOTS": json.dumps(settings.source_roots),
         **env,
     }
     with log.open("w") as out:

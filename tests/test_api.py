@@ -142,7 +142,9 @@ def test_migration_of_a_missing_path_is_refused_at_once(
     api: TestClient, tokens: dict[str, str]
 ) -> None:
     response = api.post(
-        "/v1/migrations", json={"sources": ["/nowhere/at/all"]}, headers=as_role(tokens, "admin")
+        "/v1/migrations",
+        json={"sources": [str(CHALLENGE.parent / "nowhere")]},
+        headers=as_role(tokens, "admin"),
     )
 
     assert (422, "source_error") == (response.status_code, response.json()["error"]["type"])
@@ -152,7 +154,9 @@ def test_migration_of_a_path_too_long_for_the_file_system_is_422(
     api: TestClient, tokens: dict[str, str]
 ) -> None:
     response = api.post(
-        "/v1/migrations", json={"sources": ["x" * 4096]}, headers=as_role(tokens, "admin")
+        "/v1/migrations",
+        json={"sources": [str(CHALLENGE.parent / ("x" * 300))]},
+        headers=as_role(tokens, "admin"),
     )
 
     assert (422, "source_error") == (response.status_code, response.json()["error"]["type"])

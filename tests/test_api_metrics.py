@@ -259,3 +259,58 @@ def test_a_hire_in_the_last_year_the_dictionary_allows_is_counted_in_that_year(
 
     assert [{"department": "Sales", "job": "Clerk", "Q1": 0, "Q2": 0, "Q3": 0, "Q4": 1}] == quarters
     assert 1 == get(api, tokens, ABOVE_MEAN, year=9999)["mean"]
+
+
+FORMULAS = ['=HYPERLINK("http://evil","x")', "+1+1", "-2+3", "@SUM(A1)"]
+
+
+@pytest.fixture
+def formulas(api: TestClient, tokens: dict[str, str]) -> None:
+    """Departments and a job named like formulas, each department with two hires in 2021,
+    and one plain department with none (so the others are above the mean)."""
+    headers = as_role(tokens, "admin")
+    departments = [{"id": i, "department": n} for i, n in enumerate([*FORMULAS, "Plain"], 1)]
+    hires = [
+        {"id": 10 * d + k, "name": f"P{d}{k}", "datetime": "2021-02-01T00:00:00Z"}
+        | {"department_id": d, "job_id": 1}
+        for d in range(1, len(FORMULAS) + 1)
+        for k in range(2)
+    ]
+    for table, rows in [
+        ("departments", departments),
+        ("jobs", [{"id": 1, "job": "=cmd|' /C calc'!A0"}]),
+        ("hired_employees", hires),
+    ]:
+        response = api.post(f"/v1/tables/{table}/rows", json={"rows": rows}, headers=headers)
+        assert (200, []) == (response.status_code, response.json()["rejected"]), response.text
+
+
+def csv_rows(api: TestClient, tokens: dict[str, str], path: str) -> list[dict[str, str]]:
+    response = api.get(path, params={"format": "csv"}, headers=as_role(tokens, "read"))
+    assert 200 == response.status_code, response.text
+    return list(csv.DictReader(io.StringIO(response.text)))
+
+
+def test_departments_above_mean_csv_neutralises_cells_that_start_a_formula(
+    api: TestClient, tokens: dict[str, str], formulas: None
+) -> None:
+    rows = csv_rows(api, tokens, ABOVE_MEAN)
+
+    assert sorted(f"'{name}" for name in FORMULAS) == sorted(r["department"] for r in rows)
+
+
+def test_hires_by_quarter_csv_neutralises_cells_that_start_a_formula(
+    api: TestClient, tokens: dict[str, str], formulas: None
+) -> None:
+    rows = csv_rows(api, tokens, QUARTERS)
+
+    assert sorted(f"'{name}" for name in FORMULAS) == sorted(r["department"] for r in rows)
+    assert {"'=cmd|' /C calc'!A0"} == {r["job"] for r in rows}
+
+
+def test_json_answers_keep_the_names_as_stored(
+    api: TestClient, tokens: dict[str, str], formulas: None
+) -> None:
+    body = get(api, tokens, ABOVE_MEAN, year=2021)
+
+    assert sorted(FORMULAS) == sorted(r["department"] for r in body["rows"])

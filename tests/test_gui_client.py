@@ -20,6 +20,7 @@ from conftest import CHALLENGE, count
 from hrdata.auth import create_key
 from hrdata.gui import config
 from hrdata.gui.client import ApiClient, ApiError, DepartmentRow, QuarterRow, Reason
+from hrdata.gui.export import save_csv
 from hrdata.gui.tasks import Task, Tasks
 from hrdata.gui.upload import Reject, Upload, UploadProgress
 from hrdata.ingest.migrate import migrate
@@ -359,6 +360,36 @@ def test_metrics_export_as_csv_with_a_header_row(
     assert ["id,department,hired"] + [
         f"{d.id},{d.department},{d.hired}" for d in expected_above_mean(mean_over="hiring")
     ] == above
+
+
+def test_metrics_export_saves_cells_that_start_a_formula_neutralised(
+    client: ApiClient, db: psycopg.Connection, tmp_path: Path
+) -> None:
+    client.post_rows("departments", b'1,"=HYPERLINK(""http://evil"",""x"")"\n2,Plain\n', "d")
+    client.post_rows("jobs", b"1,@SUM(A1)\n", "j")
+    client.post_rows("hired_employees", b"1,Ada,2021-01-05T00:00:00Z,1,1\n", "h")
+    target = tmp_path / "hires.csv"
+
+    rows = save_csv(client.hires_by_quarter_csv(2021), target)
+
+    assert (
+        1,
+        ["department,job,Q1,Q2,Q3,Q4", '"\'=HYPERLINK(""http://evil"",""x"")",\'@SUM(A1),1,0,0,0'],
+    ) == (
+        rows,
+        target.read_text().splitlines(),
+    )
+
+
+def test_export_neutralises_cells_even_from_a_server_that_did_not(tmp_path: Path) -> None:
+    """The client's file is safe whatever answered: an older server wrote the cells as is."""
+    target = tmp_path / "above.csv"
+
+    save_csv(b'id,department,hired\r\n1,=1+1,3\r\n2,"\tx",2\r\n3,-x,1\r\n', target)
+
+    assert ["id,department,hired", "1,'=1+1,3", "2,'\tx,2", "3,'-x,1"] == (
+        target.read_text().splitlines()
+    )
 
 
 def test_remembered_connection_is_readable_by_its_owner_only(tmp_path: Path) -> None:

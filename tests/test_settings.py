@@ -11,7 +11,13 @@ from hrdata.settings import Settings, load_settings
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("HRDATA_DATABASE_URL", "HRDATA_HOME", "HRDATA_LOG_URI", "HRDATA_SECRETS_DIR"):
+    for name in (
+        "HRDATA_DATABASE_URL",
+        "HRDATA_HOME",
+        "HRDATA_LOG_URI",
+        "HRDATA_SECRETS_DIR",
+        "HRDATA_SOURCE_ROOTS",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
 
@@ -63,3 +69,25 @@ def test_every_setting_is_documented() -> None:
     assert [] == [
         name for name in Settings.model_fields if f"`HRDATA_{name.upper()}`" not in documented
     ]
+
+
+def test_source_roots_default_to_the_data_folder_and_any_s3_bucket() -> None:
+    assert ["data", "s3://"] == load_settings().source_roots
+
+
+@pytest.mark.parametrize(
+    "value",
+    ['["/srv/hr", "s3://inbox/hr/"]', "/srv/hr,s3://inbox/hr/", " /srv/hr , s3://inbox/hr/ "],
+)
+def test_source_roots_are_read_as_json_or_a_comma_separated_list(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("HRDATA_SOURCE_ROOTS", value)
+
+    assert ["/srv/hr", "s3://inbox/hr/"] == load_settings().source_roots
+
+
+def test_source_roots_may_be_set_to_none_at_all(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HRDATA_SOURCE_ROOTS", "")
+
+    assert [] == load_settings().source_roots

@@ -3,10 +3,12 @@
 * HrdataError                 every error below; carries an exit code (and, later, an HTTP status)
   + UnknownTable              a table name not in the data dictionary
   + SourceError               a source that cannot be read (missing, empty, S3 denied...)
+  + SourceOutsideRoots        a source named through the API outside HRDATA_SOURCE_ROOTS (403)
   + ConfigurationError        settings that cannot work
   + DatabaseUnavailable       PostgreSQL cannot be reached or was lost mid-run
   + InvalidArgument           a command-line or request argument that makes no sense
   + NotAuthenticated          no API key, or one that is malformed, unknown, wrong or revoked
+  + TooManyFailures           an address that presented wrong keys too often (429, Retry-After)
   + Forbidden                 a valid API key whose role does not allow the action
   + NotFound                  a job, key or other resource that does not exist
   + BadRequestBody            a request body that is not the expected shape (422)
@@ -55,6 +57,22 @@ class SourceError(HrdataError):
         super().__init__(f"{source}: {message}")
 
 
+class SourceOutsideRoots(HrdataError):
+    """A source named through the API that does not lie under the configured source roots."""
+
+    exit_code = 2
+    http_status = 403
+
+    def __init__(self, source: str, roots: list[str], why: str = "") -> None:
+        self.source = source
+        self.roots = roots
+        allowed = ", ".join(roots) if roots else "none: it is empty"
+        super().__init__(
+            f"{source}: outside the source roots{why}; the API reads sources only under "
+            f"HRDATA_SOURCE_ROOTS ({allowed}), after resolving symlinks and '..'"
+        )
+
+
 class ConfigurationError(HrdataError):
     exit_code = 2
 
@@ -76,6 +94,19 @@ class RequestTimedOut(DatabaseUnavailable):
 class NotAuthenticated(HrdataError):
     exit_code = 2
     http_status = 401
+
+
+class TooManyFailures(HrdataError):
+    """Too many failed key checks from one address in the window; `retry_after` in seconds."""
+
+    exit_code = 2
+    http_status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            f"too many failed API key checks from this address; try again in {retry_after} s"
+        )
 
 
 class Forbidden(HrdataError):

@@ -22,6 +22,7 @@ from hrdata.db import connect, connection
 from hrdata.errors import HrdataError, NotFound
 from hrdata.ingest.loader import RejectLimit
 from hrdata.ingest.migrate import migrate
+from hrdata.ingest.roots import SourceRoots
 from hrdata.ingest.sources import Source
 from hrdata.settings import Settings
 
@@ -72,11 +73,16 @@ def start_migration(
     table: str | None,
     limit: RejectLimit,
     request: dict[str, Any],
+    roots: SourceRoots | None = None,
 ) -> str:
     """Start a migration job; its progress is the bytes read per source file."""
 
     def work(progress: Progress) -> tuple[str, dict[str, Any]]:
-        summary = migrate(settings, specs, table=table, limit=limit, progress=progress.track)
+        # Resolved again as the job starts, against the same roots: what the request was
+        # checked against may have changed since (a symlink replaced).
+        summary = migrate(
+            settings, specs, table=table, limit=limit, progress=progress.track, roots=roots
+        )
         return summary.status, summary.as_dict()
 
     return start_job(conn, settings, "migration", request, work)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -36,6 +38,12 @@ class Settings(BaseSettings):
         default=None,
         description="Where backup sets go: a folder or s3://bucket/prefix (<home>/backups).",
     )
+    source_roots: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["data", "s3://"],
+        description="Where sources named through the API may lie: folders (a relative one is "
+        "under the working directory) and s3://bucket/prefix; `s3://` alone is any bucket. "
+        "JSON or comma-separated. The CLI reads any path.",
+    )
     s3_region: str | None = Field(default=None, description="AWS region for S3.")
     s3_endpoint_url: str | None = Field(
         default=None, description="Endpoint of an S3-compatible store (MinIO, moto...)."
@@ -50,6 +58,24 @@ class Settings(BaseSettings):
     pool_size: int = Field(default=10, gt=0, description="Database connections per API process.")
     api_max_body_bytes: int = Field(
         default=5 << 20, gt=0, description="Largest request body the API reads (413 above)."
+    )
+    auth_scrypt_concurrency: int | None = Field(
+        default=None,
+        gt=0,
+        description="scrypt key checks run at once per API process; more wait (unset: CPUs).",
+    )
+    auth_cache_seconds: float = Field(
+        default=60,
+        ge=0,
+        description="How long a verified key skips scrypt (0: never); a revocation ends it.",
+    )
+    auth_failure_limit: int = Field(
+        default=20,
+        gt=0,
+        description="Failed key checks one client address may make in the window before 429.",
+    )
+    auth_failure_window_seconds: float = Field(
+        default=60, gt=0, description="The window auth_failure_limit counts failures in."
     )
     statement_timeout_seconds: float = Field(
         default=60,
@@ -66,6 +92,26 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_trailing_slash(cls, value: str | None) -> str | None:
         return value.rstrip("/") if value else value
+
+    @field_validator("source_roots", mode="before")
+    @classmethod
+    def _split_roots(cls, value: Any) -> Any:
+        # A list in an environment variable is most often written with commas; JSON still works
+        # for a folder whose name holds one.
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("source_roots")
+    @classmethod
+    def _check_roots(cls, value: list[str]) -> list[str]:
+        for root in value:
+            if not root.strip() or "\x00" in root:
+                raise ValueError(f"a source root must be a folder or s3:// prefix, not {root!r}")
+        return value
 
     @property
     def logs_location(self) -> str:

@@ -28,6 +28,7 @@ from hrdata.api.routes import (
     reports,
     rows,
 )
+from hrdata.auth import Authenticator
 from hrdata.db import database_url, init_schema
 from hrdata.errors import HrdataError
 from hrdata.metrics import counts
@@ -93,6 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.authenticator = Authenticator.from_settings(settings)
     errors.install(app)
     app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
     app.middleware("http")(_request_context)

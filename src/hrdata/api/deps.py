@@ -10,7 +10,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from hrdata.auth import Caller, authenticate, require
+from hrdata.auth import Authenticator, Caller, require
 from hrdata.db import init_schema
 from hrdata.errors import DatabaseUnavailable
 from hrdata.settings import Settings
@@ -43,11 +43,23 @@ ConnectionDep = Annotated[psycopg.Connection, Depends(get_connection)]
 _bearer = HTTPBearer(auto_error=False, description="An API key: `Authorization: Bearer hrd_...`")
 
 
+def check_key(request: Request, conn: psycopg.Connection, token: str | None) -> Caller:
+    """The Caller `token` stands for, through this app's Authenticator and the client's address.
+
+    Raises NotAuthenticated, or TooManyFailures while the address fails too often.
+    """
+    authenticator: Authenticator = request.app.state.authenticator
+    # The peer's address: behind a proxy, the proxy's, unless uvicorn is told to trust it.
+    address = request.client.host if request.client else "unknown"
+    return authenticator.authenticate(conn, token, address)
+
+
 def get_caller(
+    request: Request,
     conn: ConnectionDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
-    return authenticate(conn, credentials.credentials if credentials else None)
+    return check_key(request, conn, credentials.credentials if credentials else None)
 
 
 def needs(role: str) -> Callable[[Caller], Caller]:

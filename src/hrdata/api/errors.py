@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from hrdata.api.logs import request_id
-from hrdata.errors import DatabaseUnavailable, HrdataError, RequestTimedOut
+from hrdata.errors import DatabaseUnavailable, HrdataError, RequestTimedOut, TooManyFailures
 
 log = logging.getLogger(__name__)
 
@@ -41,19 +41,26 @@ def _type_name(exc: Exception) -> str:
 
 
 def error_response(
-    status: int, kind: str, message: str, details: list[Any] | None = None
+    status: int,
+    kind: str,
+    message: str,
+    details: list[Any] | None = None,
+    retry_after: int | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {"error": {"type": kind, "message": message}}
     if details is not None:
         body["error"]["details"] = details
     body["request_id"] = request_id.get()
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse(body, status_code=status, headers=headers)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else {}
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return JSONResponse(body, status_code=status, headers=headers or None)
 
 
 async def _hrdata_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HrdataError)
-    return error_response(exc.http_status, _type_name(exc), str(exc))
+    retry_after = exc.retry_after if isinstance(exc, TooManyFailures) else None
+    return error_response(exc.http_status, _type_name(exc), str(exc), retry_after=retry_after)
 
 
 async def _database_error(_: Request, exc: Exception) -> JSONResponse:
@@ -117,6 +124,9 @@ def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
         413: "The body is over the configured size",
         415: "The body is not JSON or CSV",
         422: "The request is not the expected shape, or (strict mode) a row is invalid",
+        429: "Too many wrong API keys from this address; see Retry-After",
         503: "The database is unavailable",
     }
-    return {s: {"model": ErrorResponse, "description": descriptions[s]} for s in statuses}
+    # Any route that checks a key may also refuse an address that keeps presenting wrong ones.
+    listed = (*statuses, 429) if 401 in statuses else statuses
+    return {s: {"model": ErrorResponse, "description": descriptions[s]} for s in listed}

@@ -16,6 +16,7 @@ from hrdata.db import connection, init_schema
 from hrdata.errors import DatabaseUnavailable, HrdataError
 from hrdata.ingest.loader import FileResult, LoadOptions, RejectLimit, load_file
 from hrdata.ingest.rejects import publish_pending
+from hrdata.ingest.roots import SourceRoots
 from hrdata.ingest.sources import Source, resolve
 from hrdata.settings import Settings
 
@@ -91,9 +92,13 @@ def migrate(
     table: str | None = None,
     limit: RejectLimit | None = None,
     progress: ProgressFactory | None = None,
+    roots: SourceRoots | None = None,
 ) -> RunSummary:
-    """Load every file named by `specs`; each file is atomic, and a re-run is always safe."""
-    sources = resolve(specs, settings, table)
+    """Load every file named by `specs`; each file is atomic, and a re-run is always safe.
+
+    With `roots` (a migration started through the API) every file must lie under them.
+    """
+    sources = resolve(specs, settings, table, roots)
     options = LoadOptions(
         limit=limit or RejectLimit(),
         max_line_chars=settings.max_line_bytes,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from typing import IO, Any, BinaryIO
 from hrdata.dictionary import TABLES, Table, dependency_rank
 from hrdata.dictionary import table as table_named
 from hrdata.errors import SourceError
+from hrdata.ingest.roots import SourceRoots
 from hrdata.s3 import is_s3_uri, s3_client, s3_error, split_s3_uri
 from hrdata.settings import Settings
 
@@ -79,17 +81,26 @@ def table_for(filename: str) -> Table | None:
     return next((t for t in TABLES if t.name == stem), None)
 
 
-def resolve(specs: list[str], settings: Settings, table_name: str | None = None) -> list[Source]:
+def resolve(
+    specs: list[str],
+    settings: Settings,
+    table_name: str | None = None,
+    roots: SourceRoots | None = None,
+) -> list[Source]:
     """Every file named by `specs`, matched to its table, in dependency order.
 
-    Raises SourceError for a missing path, an empty or unmatched file, or an S3 problem, before
-    anything is loaded.
+    Raises SourceError for a missing path, an empty or unmatched file, or an S3 problem, and
+    (with `roots`, for sources named through the API) SourceOutsideRoots, before anything is loaded.
     """
     forced = table_named(table_name) if table_name else None
     found: list[Source] = []
     for spec in specs:
+        if roots is not None:
+            roots.check(spec)  # before the source is looked at: a refusal tells nothing of it
         found += (
-            _resolve_s3(spec, settings, forced) if is_s3_uri(spec) else _resolve_local(spec, forced)
+            _resolve_s3(spec, settings, forced)
+            if is_s3_uri(spec)
+            else _resolve_local(spec, forced, roots)
         )
     return sorted(found, key=lambda source: dependency_rank(source.table))
 
@@ -105,32 +116,41 @@ def _match(name: str, display: str, forced: Table | None) -> Table:
     return matched
 
 
-def _local_source(path: Path, table: Table) -> Source:
-    size = path.stat().st_size
+def _local_source(path: Path, table: Table, roots: SourceRoots | None) -> Source:
+    # The path opened is the real path that was checked, so a symlink in a folder is judged
+    # by where it leads.
+    real = roots.local_path(str(path)) if roots is not None else str(path)
+    size = os.stat(real).st_size
     if size == 0:
         raise SourceError(str(path), "file is empty")
-    return Source(str(path), table, size, lambda: path.open("rb"))
+    return Source(str(path), table, size, lambda: open(real, "rb"))
 
 
-def _resolve_local(spec: str, forced: Table | None) -> list[Source]:
+def _resolve_local(spec: str, forced: Table | None, roots: SourceRoots | None) -> list[Source]:
     try:
-        return _local_sources(Path(spec), spec, forced)
+        return _local_sources(Path(spec), spec, forced, roots)
     except OSError as exc:  # a name too long for the file system, a folder we may not read...
         raise SourceError(spec, f"cannot be read: {exc.strerror or exc}") from exc
 
 
-def _local_sources(path: Path, spec: str, forced: Table | None) -> list[Source]:
+def _local_sources(
+    path: Path, spec: str, forced: Table | None, roots: SourceRoots | None
+) -> list[Source]:
     if not path.exists():
         raise SourceError(spec, "no such file or directory")
     if path.is_file():
-        return [_local_source(path, _match(path.name, spec, forced))]
-    files = sorted(p for p in path.iterdir() if p.is_file() and table_for(p.name))
+        return [_local_source(path, _match(path.name, spec, forced), roots)]
+    named = sorted(p for p in path.iterdir() if table_for(p.name))
+    if roots is not None:
+        for candidate in named:  # judged before is_file() looks where a symlink leads
+            roots.local_path(str(candidate))
+    files = [p for p in named if p.is_file()]
     if forced is not None:
         raise SourceError(spec, "--table applies to a single file, not a folder")
     if not files:
         expected = ", ".join(f"{t.name}.csv" for t in TABLES)
         raise SourceError(spec, f"no file named after a table in this folder (expected {expected})")
-    return [_local_source(p, _match(p.name, str(p), None)) for p in files]
+    return [_local_source(p, _match(p.name, str(p), None), roots) for p in files]
 
 
 def _resolve_s3(uri: str, settings: Settings, forced: Table | None) -> list[Source]:

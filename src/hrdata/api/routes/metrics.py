@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
@@ -24,6 +22,7 @@ from hrdata.metrics.queries import (
     hires_by_quarter,
     snapshot,
 )
+from hrdata.spreadsheet import csv_text
 
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"], route_class=StrictJsonRoute)
 
@@ -128,11 +127,8 @@ def _answer(
         "Cache-Control": "no-store",  # always current: never served from a cache
     }
     if as_csv:
-        out = io.StringIO()
-        writer = csv.writer(out)
-        writer.writerow(columns)
-        writer.writerows(rows)
-        return Response(out.getvalue(), media_type="text/csv; charset=utf-8", headers=headers)
+        text = csv_text(columns, rows)  # names that would run as formulas are neutralised
+        return Response(text, media_type="text/csv; charset=utf-8", headers=headers)
     data = {
         "hired_employees": state.hired_employees,
         "departments": state.departments,

@@ -12,6 +12,7 @@ from hrdata.api.deps import NO_NUL, AdminCaller, ConnectionDep, ReadCaller, Sett
 from hrdata.api.errors import documented
 from hrdata.api.strict_json import StrictJsonRoute
 from hrdata.ingest.loader import RejectLimit
+from hrdata.ingest.roots import SourceRoots
 from hrdata.ingest.sources import resolve
 from hrdata.jobs import get_job, start_migration
 
@@ -24,7 +25,8 @@ class MigrationRequest(BaseModel):
     sources: list[Annotated[str, Field(min_length=1, max_length=4096)]] = Field(
         min_length=1,
         max_length=100,
-        description="Files, folders or s3:// URIs, as seen by the server",
+        description="Files, folders or s3:// URIs, as seen by the server; each must lie under "
+        "HRDATA_SOURCE_ROOTS (403 otherwise)",
         examples=[["data/challenge"]],
     )
     table: str | None = Field(default=None, max_length=100, description="Table of a single file")
@@ -53,8 +55,11 @@ def start(
     body: MigrationRequest, _: AdminCaller, conn: ConnectionDep, settings: SettingsDep
 ) -> Job:
     limit = RejectLimit.parse(body.max_rejects)
-    resolve(body.sources, settings, body.table)  # refuse missing paths now, with a 4xx
-    job_id = start_migration(conn, settings, body.sources, body.table, limit, body.model_dump())
+    roots = SourceRoots.from_settings(settings)  # the API reads only under these (403)
+    resolve(body.sources, settings, body.table, roots)  # refuse missing paths now, with a 4xx
+    job_id = start_migration(
+        conn, settings, body.sources, body.table, limit, body.model_dump(), roots
+    )
     return Job(**get_job(conn, job_id))
 
 

@@ -14,12 +14,12 @@ from fastapi import APIRouter, Cookie, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from hrdata.api.deps import ConnectionDep
+from hrdata.api.deps import ConnectionDep, check_key
 from hrdata.api.errors import ErrorResponse, documented
 from hrdata.api.strict_json import StrictJsonRoute
-from hrdata.auth import authenticate, require
+from hrdata.auth import require
 from hrdata.dictionary import HIRE_YEARS
-from hrdata.errors import Forbidden, NotAuthenticated
+from hrdata.errors import Forbidden, NotAuthenticated, TooManyFailures
 from hrdata.metrics.queries import MeanOver
 from hrdata.metrics.report import build_report, render_html, render_login, render_pdf
 
@@ -35,9 +35,10 @@ MeanOverQuery = Annotated[MeanOver, Query(description="`all` or `hiring`, as in 
 KeyCookie = Annotated[str | None, Cookie(alias=COOKIE, include_in_schema=False)]
 
 
-def _check_key(conn: ConnectionDep, key: str | None) -> None:
-    """Admit a live key with role read (or admin); raises NotAuthenticated or Forbidden."""
-    require(authenticate(conn, key), "read")
+def _check_key(request: Request, conn: ConnectionDep, key: str | None) -> None:
+    """Admit a live key with role read (or admin); raises NotAuthenticated, Forbidden or
+    TooManyFailures."""
+    require(check_key(request, conn, key), "read")
 
 
 def _presented_key(request: Request, cookie: str | None) -> str | None:
@@ -46,8 +47,9 @@ def _presented_key(request: Request, cookie: str | None) -> str | None:
     return header[7:] if header.lower().startswith("bearer ") else cookie
 
 
-def _login_page(message: str | None, status: int) -> HTMLResponse:
-    return HTMLResponse(render_login(message), status_code=status, headers=_NO_STORE)
+def _login_page(message: str | None, status: int, retry_after: int | None = None) -> HTMLResponse:
+    headers = {**_NO_STORE, **({"Retry-After": str(retry_after)} if retry_after else {})}
+    return HTMLResponse(render_login(message), status_code=status, headers=headers)
 
 
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -60,6 +62,7 @@ def _html(description: str) -> dict[str, Any]:
 _LOGIN_PAGES: dict[int | str, dict[str, Any]] = {
     401: _html("The login form: no key, or one that is unknown or revoked"),
     403: _html("The login form: the key's role may not read"),
+    429: _html("The login form: too many wrong keys from this address; see Retry-After"),
     503: {"model": ErrorResponse, "description": "The database is unavailable"},
 }
 
@@ -78,11 +81,13 @@ def report_page(
     mean_over: MeanOverQuery = "all",
 ) -> HTMLResponse:
     try:
-        _check_key(conn, _presented_key(request, key))
+        _check_key(request, conn, _presented_key(request, key))
     except NotAuthenticated as exc:
         return _login_page(None if key is None else str(exc), 401)
     except Forbidden as exc:
         return _login_page(str(exc), 403)
+    except TooManyFailures as exc:
+        return _login_page(str(exc), 429, exc.retry_after)
     report = build_report(conn, year, mean_over)
     return HTMLResponse(render_html(report, controls=True), headers=_NO_STORE)
 
@@ -100,7 +105,7 @@ def report_pdf(
     year: Year = 2021,
     mean_over: MeanOverQuery = "all",
 ) -> Response:
-    _check_key(conn, _presented_key(request, key))
+    _check_key(request, conn, _presented_key(request, key))
     pdf = render_pdf(build_report(conn, year, mean_over))
     disposition = f'attachment; filename="hrdata-report-{year}.pdf"'
     return Response(
@@ -123,9 +128,11 @@ async def login(request: Request, conn: ConnectionDep) -> Response:
     key = (form.get("key") or [""])[0].strip()
     try:
         # scrypt takes tens of milliseconds: off the event loop.
-        await run_in_threadpool(_check_key, conn, key)
+        await run_in_threadpool(_check_key, request, conn, key)
     except (NotAuthenticated, Forbidden) as exc:
         return _login_page(str(exc), 403 if isinstance(exc, Forbidden) else 401)
+    except TooManyFailures as exc:
+        return _login_page(str(exc), 429, exc.retry_after)
     params = {name: form[name][0] for name in ("year", "mean_over") if form.get(name)}
     target = "/reports" + (f"?{urlencode(params)}" if params else "")
     response = RedirectResponse(target, status_code=303)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from hrdata.dictionary import HIRE_YEARS
 from hrdata.gui import chart
 from hrdata.gui.client import DepartmentsAboveMean, HiresByQuarter
+from hrdata.gui.export import save_csv
 from hrdata.gui.tasks import Task
 from hrdata.gui.widgets import PAD, Message, number, scrolled, tree
 
@@ -209,8 +210,7 @@ class MetricsTab:
                 if which == "quarters"
                 else client.departments_above_mean_csv(year, mean_over)
             )
-            Path(target).write_bytes(content)
-            return content.count(b"\n") - 1
+            return save_csv(content, Path(target))
 
         def done(rows: int) -> None:
             what = "Hires by quarter" if which == "quarters" else "Departments above the mean"
