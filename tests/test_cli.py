@@ -139,7 +139,7 @@ def test_report_into_a_missing_folder_is_one_line_naming_it(
 
     result = run("report", "--out", str(out))
 
-    assert (1, f"Error: cannot write {out}: No such file or directory\n") == (
+    assert (7, f"Error: {out}: folder {out.parent} does not exist\n") == (
         result.exit_code,
         result.stderr,
     )

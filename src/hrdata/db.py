@@ -14,6 +14,7 @@ import psycopg
 from psycopg import sql
 
 from hrdata.errors import DatabaseUnavailable
+from hrdata.folders import ensure_folder
 from hrdata.schema import schema_changes
 from hrdata.settings import Settings
 
@@ -45,7 +46,7 @@ def start_embedded(home: Path) -> str:
     The server keeps running after this process exits so the next command starts instantly;
     `hrdata db stop` stops it.
     """
-    home.mkdir(parents=True, exist_ok=True)
+    ensure_folder(home)
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); /tmp serves as well.
         warnings.simplefilter("ignore")

@@ -19,6 +19,7 @@
   + BackupCorrupt             a backup file that is damaged, truncated or not what it claims
     + BackupRowsInvalid       an intact backup file holding rows the dictionary forbids
   + RestoreWouldBreakReferences  restored rows that would leave references dangling
+  + StorageError              a local folder or file hrdata cannot create, read or write
 
 Rejected rows are data, not exceptions: a `Reason` says what is wrong with one value.
 """
@@ -168,6 +169,17 @@ class BackupRowsInvalid(BackupCorrupt):
 class RestoreWouldBreakReferences(HrdataError):
     exit_code = 6
     http_status = 409
+
+
+class StorageError(HrdataError):
+    """A path hrdata must read or write (backup or log location, home, report) that it cannot."""
+
+    exit_code = 7
+    http_status = 500  # the server's own folders: nothing the client can change
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from hrdata.errors import NotFound
+from hrdata.folders import ensure_folder, existing_folder, storage_error
 from hrdata.s3 import is_s3_uri, s3_client, s3_error, split_s3_uri
 from hrdata.settings import Settings
 
@@ -31,35 +32,59 @@ class Storage(Protocol):
 
 
 class LocalStorage:
-    def __init__(self, root: Path) -> None:
+    """Sets as folders under `root`, which is created in `within` (by default its parent)."""
+
+    def __init__(self, root: Path, within: Path | None = None) -> None:
         self.root = root
+        self.within = within
         self.location = str(root)
 
     def put(self, local: Path, name: str) -> None:
+        ensure_folder(self.root, within=self.within)
         target = self.root / name
-        target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(target.name + ".partial")
-        shutil.copyfile(local, partial)
-        partial.replace(target)  # a reader never sees half a file under the final name
+        try:
+            target.parent.mkdir(exist_ok=True)
+            shutil.copyfile(local, partial)
+            partial.replace(target)  # a reader never sees half a file under the final name
+        except OSError as exc:
+            raise storage_error(target, exc, "write this file") from exc
 
     @contextmanager
     def open(self, name: str) -> Iterator[IO[bytes]]:
         path = self.root / name
         if not path.is_file():
             raise NotFound(f"{path}: no such backup file")
-        with path.open("rb") as stream:
+        try:
+            stream = path.open("rb")
+        except OSError as exc:
+            raise storage_error(path, exc, "read this file") from exc
+        with stream:
             yield stream
 
     def exists(self, name: str) -> bool:
-        return (self.root / name).is_file()
+        return existing_folder(self.root, within=self.within) and (self.root / name).is_file()
 
     def sets(self) -> list[str]:
-        if not self.root.is_dir():
-            return []
-        return sorted(p.name for p in self.root.iterdir() if p.is_dir())
+        if not existing_folder(self.root, within=self.within):
+            return []  # nothing was ever written here
+        try:
+            return sorted(p.name for p in self.root.iterdir() if p.is_dir())
+        except OSError as exc:
+            raise storage_error(self.root, exc, "list this folder") from exc
 
     def delete_set(self, backup_id: str) -> None:
-        shutil.rmtree(self.root / backup_id, ignore_errors=True)
+        folder = self.root / backup_id
+
+        def refuse(
+            _: object, path: str, info: tuple[type[BaseException], BaseException, Any]
+        ) -> None:
+            error = info[1]
+            assert isinstance(error, OSError)  # rmtree reports only OS errors
+            raise storage_error(Path(path), error, "delete this") from error
+
+        if folder.exists():
+            shutil.rmtree(folder, onerror=refuse)  # onexc from Python 3.12 on
 
 
 class S3Storage:
@@ -130,5 +155,8 @@ class S3Storage:
 
 def storage_for(settings: Settings, uri: str | None = None) -> Storage:
     """The storage at `uri`, or at HRDATA_BACKUP_URI, or under <home>/backups."""
-    location = uri or settings.backup_uri or str(settings.home / "backups")
+    location = uri or settings.backup_uri
+    if location is None:
+        # hrdata's own folder under its home: created with the home if need be.
+        return LocalStorage(settings.home / "backups", within=settings.home.parent)
     return S3Storage(location, settings) if is_s3_uri(location) else LocalStorage(Path(location))

@@ -18,6 +18,7 @@ from typing import IO, Any
 import psycopg
 
 from hrdata.errors import Reason
+from hrdata.folders import ensure_folder, storage_error
 from hrdata.ingest.csvfile import printable
 from hrdata.s3 import is_s3_uri, s3_client, s3_error, split_s3_uri
 from hrdata.settings import Settings
@@ -168,7 +169,15 @@ def _store_log(settings: Settings, local: Path, name: str) -> str:
         finally:
             local.unlink(missing_ok=True)
         return f"s3://{bucket}/{key}"
-    target = Path(location) / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.move(local, target)
+    root = Path(location)
+    # The default location is hrdata's own, under its home; a configured one must have a parent.
+    ensure_folder(root, within=settings.home.parent if settings.log_uri is None else None)
+    target = root / name
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.move(local, target)
+    except OSError as exc:
+        raise storage_error(target, exc, "write this file") from exc
+    finally:
+        local.unlink(missing_ok=True)
     return str(target)
