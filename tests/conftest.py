@@ -26,6 +26,7 @@ Invoke = Callable[..., Result]
 CHALLENGE = Path(__file__).resolve().parents[1] / "data" / "challenge"
 BOOKKEEPING_TABLES = (
     "rejected_rows",
+    "pending_reject_logs",
     "load_run_files",
     "load_runs",
     "api_keys",

@@ -92,6 +92,17 @@ BOOKKEEPING: dict[str, tuple[str, ...]] = {
         "CREATE INDEX IF NOT EXISTS rejected_rows_by_table ON rejected_rows (table_name, id)",
         "CREATE INDEX IF NOT EXISTS rejected_rows_by_run ON rejected_rows (run_id)",
     ),
+    # Reject logs of API requests whose location could not be written: published later.
+    "pending_reject_logs": (
+        """CREATE TABLE IF NOT EXISTS pending_reject_logs (
+        run_id text NOT NULL,
+        table_name text NOT NULL,
+        source text NOT NULL,
+        name text NOT NULL,
+        noted_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (run_id, table_name, source)
+    )""",
+    ),
     "api_keys": (
         """CREATE TABLE IF NOT EXISTS api_keys (
         key_id text PRIMARY KEY,

@@ -18,7 +18,7 @@ from hrdata.errors import BatchSizeError, HrdataError, IdempotencyConflict, Reas
 from hrdata.ingest.csvfile import LineProblem, printable, read_lines, split_fields
 from hrdata.ingest.jsonbody import LongNumber, RepeatedKeys
 from hrdata.ingest.loader import FileResult, lock_and_read_ids, write_rows
-from hrdata.ingest.rejects import RejectSpool
+from hrdata.ingest.rejects import RejectSpool, note_unpublished, publish_pending
 from hrdata.ingest.validate import Item, Record, RowChecker
 from hrdata.settings import Settings
 
@@ -157,7 +157,9 @@ def write_batch(
             if idempotency is not None:
                 _remember(conn, idempotency, status, body)
         if spools[-1].count:
-            _publish(settings, spools[-1], request_id, table)
+            warning = _publish(conn, settings, spools[-1], request_id, table, source)
+            if warning is not None:
+                body = {**body, "warnings": [*body["warnings"], warning]}
         return status, body
     finally:
         for spool in spools:
@@ -208,6 +210,7 @@ def _write(
         "inserted": result.inserted,
         "skipped": result.skipped,
         "rejected": [_rejected_row(batch, number, reasons) for number, reasons in spool.kept or []],
+        "warnings": [],
     }
     if strict and spool.count:
         message = (
@@ -285,10 +288,31 @@ def _remember(
     )
 
 
-def _publish(settings: Settings, spool: RejectSpool, request_id: str, table: Table) -> None:
+def _publish(
+    conn: psycopg.Connection,
+    settings: Settings,
+    spool: RejectSpool,
+    request_id: str,
+    table: Table,
+    source: str,
+) -> str | None:
+    """Write the batch's rejects log; if it cannot be, note it for later and return a warning."""
     name = f"rejects/api/{request_id}-{table.name}.jsonl"
     try:
         spool.publish(settings, name)
     except HrdataError as exc:
-        # The rejects are in rejected_rows already; only the file copy is missing.
+        # The rejects are committed in rejected_rows: only the file copy is missing.
         log.warning("rejects log of request %s not written: %s", request_id, exc)
+        try:
+            with conn.transaction():
+                note_unpublished(conn, request_id, table.name, source, name)
+        except psycopg.Error:
+            log.error("could not note the unwritten rejects log of request %s", request_id)
+        return (
+            f"the rejects log could not be written ({exc}); the rejects are stored "
+            "(GET /v1/rejects) and the log is written later"
+        )
+    # The location works: write the logs it refused before, if any.
+    for warning in publish_pending(conn, settings, runs=False):
+        log.warning(warning)
+    return None

@@ -13,7 +13,6 @@ How a file goes in, and why it is fast:
 from __future__ import annotations
 
 import json
-import logging
 import re
 import zlib
 from collections import Counter
@@ -33,8 +32,6 @@ from hrdata.ingest.rejects import RejectSpool, log_name, record_log, spool_file
 from hrdata.ingest.sources import Source, open_source
 from hrdata.ingest.validate import Ids, Item, Rejected, RowChecker, raw_of
 from hrdata.settings import Settings
-
-log = logging.getLogger(__name__)
 
 ALREADY_PRESENT = "already_present"
 DUPLICATE_IN_SOURCE = "duplicate_in_source"
@@ -57,6 +54,7 @@ class FileResult:
     rejected: int = 0
     rejected_by_reason: Counter[str] = field(default_factory=Counter)
     rejects_log: str | None = None
+    warning: str | None = None  # what went wrong after the commit (the log not written)
 
     @property
     def skipped(self) -> int:
@@ -153,7 +151,10 @@ def _publish(
         result.rejects_log = spool.publish(settings, name)
     except HrdataError as exc:
         # The rejects are committed in rejected_rows; the next run publishes this log.
-        log.warning("rejects log not written yet: %s", exc)
+        result.warning = (
+            f"{result.source}: its rejects log could not be written ({exc}); "
+            "its rejects are in rejected_rows and the next run writes the log"
+        )
         return
     with conn.transaction():
         record_log(conn, run_id, result.table, result.source, result.rejects_log)

@@ -35,6 +35,8 @@ class RunSummary:
     run_id: str
     status: str = "running"
     files: list[FileResult] = field(default_factory=list)
+    # What went wrong beside the data, which is in: a rejects log not written yet.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -74,7 +76,12 @@ class RunSummary:
         for entry in tables.values():
             entry["skipped_by_reason"] = dict(entry["skipped_by_reason"])
             entry["rejected_by_reason"] = dict(entry["rejected_by_reason"])
-        return {"run_id": self.run_id, "status": self.status, "tables": tables}
+        return {
+            "run_id": self.run_id,
+            "status": self.status,
+            "tables": tables,
+            "warnings": self.warnings,
+        }
 
 
 ProgressFactory = Callable[[Source], Callable[[int], None]]
@@ -108,49 +115,52 @@ def migrate(
     with connection(settings) as conn:
         where = f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}"
         try:
-            _start(conn, settings, summary, specs)
+            summary.warnings += _start(conn, settings, summary, specs)
             for position, source in enumerate(sources, start=1):
                 on_progress = progress(source) if progress else (lambda _: None)
-                summary.files.append(
-                    load_file(
-                        conn,
-                        source,
-                        run_id=summary.run_id,
-                        position=position,
-                        options=options,
-                        settings=settings,
-                        progress=on_progress,
-                    )
+                result = load_file(
+                    conn,
+                    source,
+                    run_id=summary.run_id,
+                    position=position,
+                    options=options,
+                    settings=settings,
+                    progress=on_progress,
                 )
+                summary.files.append(result)
+                if result.warning:
+                    summary.warnings.append(result.warning)
             over = any(f.status == "over_reject_limit" for f in summary.files)
             summary.status = "over_reject_limit" if over else "succeeded"
             _finish(conn, summary, None)
-        except psycopg.OperationalError as exc:
-            raise DatabaseUnavailable(
-                f"lost the connection to PostgreSQL at {where}: {_first_line(exc)}; "
-                "files not finished were not saved; run the migration again"
-            ) from exc
-        except psycopg.Error as exc:
+        except BaseException as exc:
+            # Whatever stops the run (an error, Ctrl-C), it does not stay 'running'.
             _fail(conn, summary, exc)
-            raise LoadFailed(f"PostgreSQL refused the load: {_first_line(exc)}") from exc
-        except HrdataError as exc:
-            _fail(conn, summary, exc)
+            if isinstance(exc, psycopg.OperationalError):
+                raise DatabaseUnavailable(
+                    f"lost the connection to PostgreSQL at {where}: {_first_line(exc)}; "
+                    "files not finished were not saved; run the migration again"
+                ) from exc
+            if isinstance(exc, psycopg.Error):
+                raise LoadFailed(f"PostgreSQL refused the load: {_first_line(exc)}") from exc
             raise
     return summary
 
 
 def _start(
     conn: psycopg.Connection, settings: Settings, summary: RunSummary, specs: list[str]
-) -> None:
+) -> list[str]:
+    """Record the run as running; return warnings from publishing logs left unwritten."""
     init_schema(conn)
     _mark_interrupted(conn)
-    publish_pending(conn, settings)
+    warnings = publish_pending(conn, settings)
     conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (RUN_LOCK_CLASS, summary.run_id))
     conn.execute(
         "INSERT INTO load_runs (run_id, status, sources) VALUES (%s, 'running', %s)",
         (summary.run_id, Jsonb(specs)),
     )
     conn.commit()
+    return warnings
 
 
 def _mark_interrupted(conn: psycopg.Connection) -> None:
@@ -174,11 +184,11 @@ def _finish(conn: psycopg.Connection, summary: RunSummary, error: str | None) ->
     conn.commit()
 
 
-def _fail(conn: psycopg.Connection, summary: RunSummary, exc: Exception) -> None:
-    summary.status = "failed"
+def _fail(conn: psycopg.Connection, summary: RunSummary, exc: BaseException) -> None:
+    summary.status = "failed" if isinstance(exc, Exception) else "interrupted"
     try:
         conn.rollback()
-        _finish(conn, summary, str(exc))
+        _finish(conn, summary, str(exc) or type(exc).__name__)
     except psycopg.Error:
         pass  # The run stays 'running' and the next run marks it interrupted.
 

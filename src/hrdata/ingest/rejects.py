@@ -17,7 +17,7 @@ from typing import IO, Any
 
 import psycopg
 
-from hrdata.errors import Reason
+from hrdata.errors import HrdataError, Reason
 from hrdata.folders import ensure_folder, storage_error
 from hrdata.ingest.csvfile import printable
 from hrdata.s3 import is_s3_uri, s3_client, s3_error, split_s3_uri
@@ -125,17 +125,58 @@ def record_log(
     )
 
 
-def publish_pending(conn: psycopg.Connection, settings: Settings) -> None:
-    """Publish, from `rejected_rows`, the logs that runs which died after a commit never wrote."""
-    pending = conn.execute(
-        "SELECT f.run_id, f.table_name, f.source, f.position FROM load_run_files f "
-        "JOIN load_runs r USING (run_id) "
-        "WHERE f.rejected > 0 AND f.rejects_log IS NULL AND r.status <> 'running'"
-    ).fetchall()
-    for run_id, table, source, position in pending:
-        location = _export(conn, settings, run_id, table, source, log_name(run_id, position, table))
-        record_log(conn, run_id, table, source, location)
-        conn.commit()
+def note_unpublished(
+    conn: psycopg.Connection, run_id: str, table: str, source: str, name: str
+) -> None:
+    """Remember a request's log that could not be written, for publish_pending to write."""
+    conn.execute(
+        "INSERT INTO pending_reject_logs (run_id, table_name, source, name) "
+        "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
+        (run_id, table, source, name),
+    )
+
+
+def publish_pending(
+    conn: psycopg.Connection, settings: Settings, *, runs: bool = True
+) -> list[str]:
+    """Publish, from `rejected_rows`, the logs not written yet: those of requests whose log
+    location failed and (with `runs`) of runs that died after a commit or whose location failed.
+
+    Returns a warning when some still cannot be written; they are tried again next time.
+    """
+    try:
+        if runs:
+            pending = conn.execute(
+                "SELECT f.run_id, f.table_name, f.source, f.position FROM load_run_files f "
+                "JOIN load_runs r USING (run_id) "
+                "WHERE f.rejected > 0 AND f.rejects_log IS NULL AND r.status <> 'running'"
+            ).fetchall()
+            for run_id, table, source, position in pending:
+                name = log_name(run_id, position, table)
+                location = _export(conn, settings, run_id, table, source, name)
+                record_log(conn, run_id, table, source, location)
+                conn.commit()
+        # Row by row, skipping those another process is writing at this moment.
+        while row := conn.execute(
+            "SELECT run_id, table_name, source, name FROM pending_reject_logs "
+            "ORDER BY noted_at LIMIT 1 FOR UPDATE SKIP LOCKED"
+        ).fetchone():
+            run_id, table, source, name = row
+            _export(conn, settings, run_id, table, source, name)
+            conn.execute(
+                "DELETE FROM pending_reject_logs "
+                "WHERE run_id = %s AND table_name = %s AND source = %s",
+                (run_id, table, source),
+            )
+            conn.commit()
+    except HrdataError as exc:
+        conn.rollback()
+        return [
+            f"rejects logs left unwritten earlier still cannot be written ({exc}); "
+            "their rejects are in rejected_rows and the next run tries again"
+        ]
+    conn.commit()
+    return []
 
 
 def _export(

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from psycopg import sql
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from hrdata.api.deps import NO_NUL, ConnectionDep, IngestCaller, ReadCaller, SettingsDep
@@ -53,6 +53,11 @@ class BatchResponse(BaseModel):
     inserted: int
     skipped: int
     rejected: list[RejectedRow]
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What went wrong after the rows were committed, e.g. the rejects log "
+        "could not be written yet (it is written later; the rejects are in GET /v1/rejects)",
+    )
     error: ErrorDetail | None = None
 
 
