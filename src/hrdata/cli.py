@@ -98,6 +98,8 @@ def migrate(
         click.echo(json.dumps(report))
     else:
         _print_summary(report)
+        for note in summary.notes:
+            click.echo(f"Note: {note}")
     for warning in summary.warnings:
         click.echo(f"Warning: {warning}", err=True)
     if not summary.ok:

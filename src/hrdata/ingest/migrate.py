@@ -37,6 +37,8 @@ class RunSummary:
     files: list[FileResult] = field(default_factory=list)
     # What went wrong beside the data, which is in: a rejects log not written yet.
     warnings: list[str] = field(default_factory=list)
+    # What the run did that was not asked in so many words: a file named twice, read once.
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -81,6 +83,7 @@ class RunSummary:
             "status": self.status,
             "tables": tables,
             "warnings": self.warnings,
+            "notes": self.notes,
         }
 
 
@@ -111,7 +114,7 @@ def migrate(
         max_line_chars=settings.max_line_bytes,
         rows_per_write=settings.copy_batch_rows,
     )
-    summary = RunSummary(new_run_id())
+    summary = RunSummary(new_run_id(), notes=[_named_again(s) for s in sources if s.also_named])
     with connection(settings) as conn:
         where = f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}"
         try:
@@ -191,6 +194,12 @@ def _fail(conn: psycopg.Connection, summary: RunSummary, exc: BaseException) -> 
         _finish(conn, summary, str(exc) or type(exc).__name__)
     except psycopg.Error:
         pass  # The run stays 'running' and the next run marks it interrupted.
+
+
+def _named_again(source: Source) -> str:
+    other = [name for name in source.also_named if name != source.name]
+    also = f" (also as {', '.join(other)})" if other else ""
+    return f"{source.name}: named {len(source.also_named) + 1} times{also}; read once"
 
 
 def _first_line(exc: Exception) -> str:

@@ -7,7 +7,7 @@ import io
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
@@ -27,6 +27,8 @@ class Source:
     table: Table
     size: int
     open_raw: Callable[[], IO[bytes]]
+    identity: str = ""  # the same for every name of one file: device and inode, or S3 URI
+    also_named: tuple[str, ...] = ()  # the other names it was given, each read no more
 
     @property
     def compressed(self) -> bool:
@@ -102,7 +104,18 @@ def resolve(
             if is_s3_uri(spec)
             else _resolve_local(spec, forced, roots)
         )
-    return sorted(found, key=lambda source: dependency_rank(source.table))
+    return sorted(_once_each(found), key=lambda source: dependency_rank(source.table))
+
+
+def _once_each(sources: list[Source]) -> list[Source]:
+    """Each file once, under its first name: `f.csv f.csv`, `./f.csv`, a folder and a file in
+    it, a link to it all name one file, which a run reads once (it would only skip it again)."""
+    first: dict[str, Source] = {}
+    for source in sources:
+        kept = first.setdefault(source.identity, source)
+        if kept is not source:
+            first[source.identity] = replace(kept, also_named=(*kept.also_named, source.name))
+    return list(first.values())
 
 
 def _match(name: str, display: str, forced: Table | None) -> Table:
@@ -120,10 +133,11 @@ def _local_source(path: Path, table: Table, roots: SourceRoots | None) -> Source
     # The path opened is the real path that was checked, so a symlink in a folder is judged
     # by where it leads.
     real = roots.local_path(str(path)) if roots is not None else str(path)
-    size = os.stat(real).st_size
-    if size == 0:
+    status = os.stat(real)
+    if status.st_size == 0:
         raise SourceError(str(path), "file is empty")
-    return Source(str(path), table, size, lambda: open(real, "rb"))
+    identity = f"{status.st_dev}:{status.st_ino}"
+    return Source(str(path), table, status.st_size, lambda: open(real, "rb"), identity)
 
 
 def _resolve_local(spec: str, forced: Table | None, roots: SourceRoots | None) -> list[Source]:
@@ -183,7 +197,9 @@ def _resolve_s3(uri: str, settings: Settings, forced: Table | None) -> list[Sour
         if size == 0:
             raise SourceError(name, "object is empty")
         table = _match(object_key.rsplit("/", 1)[-1], name, forced)
-        sources.append(Source(name, table, size, _s3_opener(client, bucket, object_key, name)))
+        sources.append(
+            Source(name, table, size, _s3_opener(client, bucket, object_key, name), name)
+        )
     return sources
 
 

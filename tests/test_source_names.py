@@ -1,0 +1,71 @@
+"""How sources are named: the same file named twice is read once, and the summary says so."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from conftest import CHALLENGE, Invoke, count
+from test_api import migrate_via_api
+
+
+@pytest.fixture
+def departments(tmp_path: Path) -> Path:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    path = folder / "departments.csv"
+    path.write_text("1,Sales\n2,HR\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    "spellings",
+    [
+        ["data/departments.csv", "data/departments.csv"],
+        ["./data/departments.csv", "data/departments.csv"],
+        ["data", "data/departments.csv"],
+        ["data", "data/../data"],
+        ["data/departments.csv", "link/departments.csv"],
+    ],
+    ids=["same", "dot-slash", "folder-and-file", "folder-twice", "symlink"],
+)
+def test_a_file_named_twice_is_read_once(
+    run: Invoke, db: psycopg.Connection, departments: Path, spellings: list[str]
+) -> None:
+    (departments.parent.parent / "link").mkdir()
+    os.symlink(departments, departments.parent.parent / "link" / "departments.csv")
+
+    result = run("migrate", *spellings, "--json")
+
+    report = json.loads(result.stdout)
+    assert 0 == result.exit_code, result.output
+    assert [2] == [f["read"] for f in report["tables"]["departments"]["files"]]
+    assert 1 == len(report["notes"]) and "read once" in report["notes"][0]
+
+
+def test_a_file_named_twice_is_noted_under_the_summary(
+    run: Invoke, db: psycopg.Connection, departments: Path
+) -> None:
+    result = run("migrate", "data/departments.csv", "data/../data/departments.csv")
+
+    assert 0 == result.exit_code, result.output
+    assert (
+        "Note: data/departments.csv: named 2 times (also as data/../data/departments.csv); "
+        "read once\n"
+    ) in result.stdout
+
+
+def test_the_same_folder_twice_through_the_api_reads_each_file_once(
+    api: TestClient, tokens: dict[str, str], db: psycopg.Connection
+) -> None:
+    job = migrate_via_api(api, tokens, sources=[str(CHALLENGE), str(CHALLENGE)])
+
+    assert "succeeded" == job["status"], job
+    assert [1] == [len(t["files"]) for t in job["result"]["tables"].values()][:1]
+    assert 3 == len(job["result"]["notes"])
+    assert 1930 == count(db, "hired_employees")
