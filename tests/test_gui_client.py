@@ -315,6 +315,20 @@ def test_backup_is_listed_with_its_rows_and_verifies(
     assert (195, "succeeded") == (listed[backup_id].rows, verified.status)
 
 
+def test_a_broken_backup_is_listed_with_why_beside_the_good_one(
+    client: ApiClient, settings: Settings, db: psycopg.Connection
+) -> None:
+    good, bad = (client.wait(client.start_backup(), poll_seconds=0.05) for _ in range(2))
+    assert good.result is not None and bad.result is not None
+    manifest = settings.home / "backups" / bad.result["backup_id"] / "manifest.json"
+    manifest.write_text("{not json")
+
+    listed = {b.backup_id: b.problem for b in client.backups()}
+
+    assert listed[good.result["backup_id"]] is None
+    assert "manifest.json is unreadable" in (listed[bad.result["backup_id"]] or "")
+
+
 def test_restore_puts_back_the_rows_of_the_chosen_backup(
     client: ApiClient, db: psycopg.Connection, parents: None
 ) -> None:

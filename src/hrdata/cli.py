@@ -343,19 +343,21 @@ def backups() -> None:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 def backups_list(location: str | None, as_json: bool) -> None:
-    """Every complete backup set, oldest first."""
-    from dataclasses import asdict
-
-    from hrdata.backup.sets import list_backups
+    """Every complete backup set, oldest first; one whose manifest cannot be read is shown
+    as broken, with why."""
+    from hrdata.backup.sets import BrokenSet, list_backups, listed
 
     found = list_backups(_settings(), location)
     if as_json:
-        click.echo(json.dumps([asdict(m) for m in found]))
+        click.echo(json.dumps([listed(entry) for entry in found]))
         return
     grid = RichTable()
     for heading in ("backup", "taken at", "tables", "rows", "bytes"):
-        grid.add_column(heading)
+        grid.add_column(heading, no_wrap=heading == "backup")
     for m in found:
+        if isinstance(m, BrokenSet):
+            grid.add_row(m.backup_id, "broken (see below)", "-", "-", "-", style="red")
+            continue
         grid.add_row(
             m.backup_id,
             m.created_at,
@@ -364,6 +366,9 @@ def backups_list(location: str | None, as_json: bool) -> None:
             str(sum(t.bytes for t in m.tables.values())),
         )
     Console().print(grid)
+    for m in found:
+        if isinstance(m, BrokenSet):
+            click.echo(f"broken: {m.problem}")  # whole, never wrapped
 
 
 @backups.command("prune")

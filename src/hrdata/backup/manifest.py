@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import fastavro
+import pydantic
 
 from hrdata.dictionary import Table
 from hrdata.schema import avro_schema
@@ -58,7 +59,16 @@ class Manifest:
         return json.dumps(asdict(self), indent=2)
 
     @classmethod
-    def from_json(cls, text: str) -> Manifest:
-        data = json.loads(text)
-        tables = {name: TableFile(**entry) for name, entry in data.pop("tables").items()}
-        return cls(**data, tables=tables)
+    def from_json(cls, text: str | bytes) -> Manifest:
+        """The manifest `text` holds; raises ValueError, in one line, when it holds none."""
+        try:
+            return _MANIFEST.validate_json(text)
+        except pydantic.ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"]) or "the document"
+            more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+            raise ValueError(f"{where}: {first['msg']}{more}") from None
+
+
+# Checks every field's type, so a manifest that parses is one the code can use.
+_MANIFEST = pydantic.TypeAdapter(Manifest)

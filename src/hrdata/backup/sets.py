@@ -5,9 +5,10 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import psycopg
 
@@ -25,7 +26,7 @@ from hrdata.backup.storage import Storage, storage_for
 from hrdata.db import connection, init_schema
 from hrdata.dictionary import TABLES, Table, dependency_rank
 from hrdata.dictionary import table as table_named
-from hrdata.errors import BackupCorrupt, InvalidArgument, NotFound
+from hrdata.errors import BackupCorrupt, InvalidArgument, NotFound, SourceError, StorageError
 from hrdata.settings import Settings
 
 CODECS = ("null", "deflate", "zstandard", "snappy")
@@ -89,14 +90,35 @@ def _write_file(
     )
 
 
-def list_backups(settings: Settings, location: str | None = None) -> list[Manifest]:
-    """Every complete backup set (one with a manifest), oldest first."""
+@dataclass(frozen=True)
+class BrokenSet:
+    """A set with a manifest that cannot be read: listed with why, never restored."""
+
+    backup_id: str
+    problem: str
+
+
+def list_backups(settings: Settings, location: str | None = None) -> list[Manifest | BrokenSet]:
+    """Every complete backup set (one with a manifest), oldest first; broken ones among them."""
     storage = storage_for(settings, location)
-    found = []
+    found: list[Manifest | BrokenSet] = []
     for backup_id in storage.sets():
         if storage.exists(f"{backup_id}/{MANIFEST}"):
-            found.append(read_manifest(storage, backup_id))
+            try:
+                found.append(read_manifest(storage, backup_id))
+            except (BackupCorrupt, InvalidArgument, StorageError, SourceError) as exc:
+                # One bad set must not hide the others.
+                found.append(BrokenSet(backup_id, str(exc)))
     return found
+
+
+def listed(entry: Manifest | BrokenSet) -> dict[str, Any]:
+    """A set as `backups list --json` and GET /v1/backups show it: status, problem, manifest."""
+    if isinstance(entry, BrokenSet):
+        unknown: dict[str, Any] = {"created_at": None, "hrdata_version": None, "codec": None}
+        broken = {"backup_id": entry.backup_id, "status": "broken", "problem": entry.problem}
+        return broken | unknown | {"tables": {}}
+    return {"backup_id": entry.backup_id, "status": "complete", "problem": None} | asdict(entry)
 
 
 def read_manifest(storage: Storage, backup_id: str) -> Manifest:
@@ -106,9 +128,12 @@ def read_manifest(storage: Storage, backup_id: str) -> Manifest:
         raise NotFound(f"no complete backup {backup_id} in {storage.location}")
     with storage.open(f"{backup_id}/{MANIFEST}") as stream:
         try:
-            return Manifest.from_json(stream.read().decode())
-        except (ValueError, TypeError, KeyError) as exc:
+            manifest = Manifest.from_json(stream.read())
+        except ValueError as exc:
             raise BackupCorrupt(f"backup {backup_id}: manifest.json is unreadable: {exc}") from exc
+    if manifest.backup_id != backup_id:
+        raise BackupCorrupt(f"backup {backup_id}: manifest.json describes another set")
+    return manifest
 
 
 def latest_backup(storage: Storage) -> str:

@@ -110,12 +110,13 @@ class BackupTable:
 
 @dataclass(frozen=True)
 class BackupSet:
-    """One complete backup set, as its manifest describes it."""
+    """One backup set, as its manifest describes it; or broken, with why (`problem`)."""
 
     backup_id: str
     created_at: str
     codec: str
     tables: dict[str, BackupTable] = field(default_factory=dict)
+    problem: str | None = None
 
     @property
     def rows(self) -> int:
@@ -375,7 +376,13 @@ def _backup_set(body: dict[str, Any]) -> BackupSet:
         name: BackupTable(name, entry["rows"], entry["bytes"])
         for name, entry in body["tables"].items()
     }
-    return BackupSet(body["backup_id"], body["created_at"], body["codec"], tables)
+    return BackupSet(
+        body["backup_id"],
+        body["created_at"] or "",
+        body["codec"] or "",
+        tables,
+        body.get("problem"),
+    )
 
 
 def _batch_result(body: dict[str, Any]) -> BatchResult:

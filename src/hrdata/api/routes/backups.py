@@ -18,6 +18,7 @@ from hrdata.backup.restore import restore
 from hrdata.backup.sets import (
     latest_backup,
     list_backups,
+    listed,
     read_manifest,
     tables_named,
     take_backup,
@@ -71,6 +72,18 @@ class BackupOut(BaseModel):
     tables: dict[str, TableFileOut]
 
 
+class ListedBackupOut(BaseModel):
+    """A set as listed: complete (its manifest), or broken (why; the manifest fields null)."""
+
+    backup_id: str
+    status: Literal["complete", "broken"]
+    problem: str | None = Field(description="Why a broken set's manifest cannot be read")
+    created_at: str | None
+    hrdata_version: str | None
+    codec: str | None
+    tables: dict[str, TableFileOut]
+
+
 def _job(conn: Any, job_id: str) -> Job:
     return Job(**get_job(conn, job_id))
 
@@ -97,10 +110,12 @@ def start_backup(
 
 
 @router.get(
-    "/v1/backups", summary="Complete backup sets, oldest first", responses=documented(401, 403, 503)
+    "/v1/backups",
+    summary="Complete backup sets, oldest first; those whose manifest is unreadable as broken",
+    responses=documented(401, 403, 503),
 )
-def backups(_: ReadCaller, settings: SettingsDep) -> list[BackupOut]:
-    return [BackupOut(**asdict(m)) for m in list_backups(settings)]
+def backups(_: ReadCaller, settings: SettingsDep) -> list[ListedBackupOut]:
+    return [ListedBackupOut(**listed(entry)) for entry in list_backups(settings)]
 
 
 @router.get(

@@ -116,7 +116,11 @@ class BackupsTab:
         self.list.delete(*self.list.get_children())
         self.sets = {s.backup_id: s for s in sets}
         for backup in reversed(sets):  # newest first
-            tables = ", ".join(f"{name} {number(t.rows)}" for name, t in backup.tables.items())
+            tables = (
+                f"broken: {backup.problem}"
+                if backup.problem
+                else ", ".join(f"{name} {number(t.rows)}" for name, t in backup.tables.items())
+            )
             self.list.insert(
                 "",
                 "end",
