@@ -83,27 +83,35 @@ def migrate(
     quiet: bool,
 ) -> None:
     """Load CSV files (paths, folders or s3://bucket/prefix/, plain or .gz) into PostgreSQL."""
+    from hrdata.errors import RunPartlyLoaded
     from hrdata.ingest.loader import RejectLimit
     from hrdata.ingest.migrate import migrate as run_migration
 
     settings = _settings()
     limit = RejectLimit.parse(max_rejects)
     show_progress = not quiet and not as_json and sys.stderr.isatty()
-    with _progress(show_progress) as progress:
-        summary = run_migration(
-            settings, list(sources), table=table_name, limit=limit, progress=progress
-        )
-    report = summary.as_dict()
+    try:
+        with _progress(show_progress) as progress:
+            summary = run_migration(
+                settings, list(sources), table=table_name, limit=limit, progress=progress
+            )
+    except RunPartlyLoaded as partly:
+        _report(partly.report, as_json)  # which files are in; the error line follows
+        raise
+    _report(summary.as_dict(), as_json)
+    if not summary.ok:
+        sys.exit(EXIT_OVER_REJECT_LIMIT)
+
+
+def _report(report: dict[str, Any], as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report))
     else:
         _print_summary(report)
-        for note in summary.notes:
+        for note in report["notes"]:
             click.echo(f"Note: {note}")
-    for warning in summary.warnings:
+    for warning in report["warnings"]:
         click.echo(f"Warning: {warning}", err=True)
-    if not summary.ok:
-        sys.exit(EXIT_OVER_REJECT_LIMIT)
 
 
 @contextmanager
@@ -148,12 +156,17 @@ def _print_summary(report: dict[str, Any]) -> None:
             reasons or "-",
         )
     console.print(grid)
-    for entry in report["tables"].values():
-        for file in entry["files"]:
-            if file["status"] != "loaded":
-                console.print(
-                    f"[bold red]{file['source']}: {file['status']}: nothing from it was kept"
-                )
+    files = [file for entry in report["tables"].values() for file in entry["files"]]
+    stopped = report["status"] == "failed"  # then every file is listed: which are in, which not
+    for file in files:
+        if file["status"] == "loaded" and stopped:
+            click.echo(f"{file['source']}: loaded")
+        elif file["status"] == "not_started":
+            click.secho(f"{file['source']}: not started", fg="red")
+        elif file["status"] != "loaded":
+            why = f": {file['error']}" if file["error"] else ""
+            message = f"{file['source']}: {file['status']}: nothing from it was kept{why}"
+            click.secho(message, fg="red", bold=True)
 
 
 @cli.command()

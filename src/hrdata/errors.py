@@ -20,6 +20,7 @@
     + BackupRowsInvalid       an intact backup file holding rows the dictionary forbids
   + RestoreWouldBreakReferences  restored rows that would leave references dangling
   + StorageError              a local folder or file hrdata cannot create, read or write
+  + RunPartlyLoaded           a migration that kept some files, then stopped on one
 
 Rejected rows are data, not exceptions: a `Reason` says what is wrong with one value.
 """
@@ -55,6 +56,7 @@ class SourceError(HrdataError):
 
     def __init__(self, source: str, message: str) -> None:
         self.source = source
+        self.detail = message
         super().__init__(f"{source}: {message}")
 
 
@@ -180,6 +182,17 @@ class StorageError(HrdataError):
     def __init__(self, path: str, message: str) -> None:
         self.path = path
         super().__init__(f"{path}: {message}")
+
+
+class RunPartlyLoaded(HrdataError):
+    """A migration that kept the files before one, then stopped on it: `report` (the run's
+    summary) says which files are in, which failed and why, and which were not started."""
+
+    exit_code = 8
+
+    def __init__(self, message: str, report: dict[str, Any]) -> None:
+        self.report = report
+        super().__init__(message)
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from hrdata.db import connect, connection
-from hrdata.errors import HrdataError, NotFound
+from hrdata.errors import HrdataError, NotFound, RunPartlyLoaded
 from hrdata.ingest.loader import RejectLimit
 from hrdata.ingest.migrate import migrate
 from hrdata.ingest.roots import SourceRoots
@@ -139,7 +139,9 @@ def _run(settings: Settings, job_id: str, work: Work, alive: psycopg.Connection)
         status, result = work(progress)
         _finish(settings, job_id, status, result, None, progress.snapshot())
     except HrdataError as exc:
-        _finish(settings, job_id, "failed", None, str(exc), progress.snapshot())
+        # A migration stopped midway still says which of its files are in.
+        partial = exc.report if isinstance(exc, RunPartlyLoaded) else None
+        _finish(settings, job_id, "failed", partial, str(exc), progress.snapshot())
     except Exception:
         log.exception("job failed", extra={"job_id": job_id})
         message = "internal error (see the server log)"

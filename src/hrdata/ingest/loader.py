@@ -55,6 +55,7 @@ class FileResult:
     rejected_by_reason: Counter[str] = field(default_factory=Counter)
     rejects_log: str | None = None
     warning: str | None = None  # what went wrong after the commit (the log not written)
+    error: str | None = None  # why a file that failed is not in
 
     @property
     def skipped(self) -> int:

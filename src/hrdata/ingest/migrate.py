@@ -13,7 +13,7 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from hrdata.db import connection, init_schema
-from hrdata.errors import DatabaseUnavailable, HrdataError
+from hrdata.errors import DatabaseUnavailable, HrdataError, RunPartlyLoaded, SourceError
 from hrdata.ingest.loader import FileResult, LoadOptions, RejectLimit, load_file
 from hrdata.ingest.rejects import publish_pending
 from hrdata.ingest.roots import SourceRoots
@@ -73,6 +73,7 @@ class RunSummary:
                     "skipped": result.skipped,
                     "rejected": result.rejected,
                     "rejects_log": result.rejects_log,
+                    "error": result.error,
                 }
             )
         for entry in tables.values():
@@ -117,15 +118,16 @@ def migrate(
     summary = RunSummary(new_run_id(), notes=[_named_again(s) for s in sources if s.also_named])
     with connection(settings) as conn:
         where = f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}"
+        loading: int | None = None  # index of the source being loaded
         try:
             summary.warnings += _start(conn, settings, summary, specs)
-            for position, source in enumerate(sources, start=1):
+            for loading, source in enumerate(sources):
                 on_progress = progress(source) if progress else (lambda _: None)
                 result = load_file(
                     conn,
                     source,
                     run_id=summary.run_id,
-                    position=position,
+                    position=loading + 1,
                     options=options,
                     settings=settings,
                     progress=on_progress,
@@ -133,6 +135,7 @@ def migrate(
                 summary.files.append(result)
                 if result.warning:
                     summary.warnings.append(result.warning)
+            loading = None
             over = any(f.status == "over_reject_limit" for f in summary.files)
             summary.status = "over_reject_limit" if over else "succeeded"
             _finish(conn, summary, None)
@@ -144,8 +147,13 @@ def migrate(
                     f"lost the connection to PostgreSQL at {where}: {_first_line(exc)}; "
                     "files not finished were not saved; run the migration again"
                 ) from exc
+            error: BaseException = exc
             if isinstance(exc, psycopg.Error):
-                raise LoadFailed(f"PostgreSQL refused the load: {_first_line(exc)}") from exc
+                error = LoadFailed(f"PostgreSQL refused the load: {_first_line(exc)}")
+            if isinstance(error, HrdataError) and summary.files and loading is not None:
+                raise _partly_loaded(summary, sources[loading:], error) from exc
+            if error is not exc:
+                raise error from exc
             raise
     return summary
 
@@ -194,6 +202,26 @@ def _fail(conn: psycopg.Connection, summary: RunSummary, exc: BaseException) -> 
         _finish(conn, summary, str(exc) or type(exc).__name__)
     except psycopg.Error:
         pass  # The run stays 'running' and the next run marks it interrupted.
+
+
+def _partly_loaded(summary: RunSummary, left: list[Source], error: HrdataError) -> RunPartlyLoaded:
+    """The error of a run that kept `summary.files` and then failed on the first of `left`."""
+    failed, *after = left
+    detail = error.detail if isinstance(error, SourceError) else str(error)
+    position = len(summary.files) + 1
+    summary.files.append(
+        FileResult(failed.table.name, failed.name, position, status="failed", error=detail)
+    )
+    summary.files += [
+        FileResult(s.table.name, s.name, position + i, status="not_started")
+        for i, s in enumerate(after, start=1)
+    ]
+    kept = len(summary.files) - len(left)
+    message = (
+        f"{failed.name}: {detail}; {kept} file(s) before it are in, it and {len(after)} after it "
+        "are not (the summary lists them); fix it and run the migration again"
+    )
+    return RunPartlyLoaded(message, summary.as_dict())
 
 
 def _named_again(source: Source) -> str:
