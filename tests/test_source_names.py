@@ -69,3 +69,35 @@ def test_the_same_folder_twice_through_the_api_reads_each_file_once(
     assert [1] == [len(t["files"]) for t in job["result"]["tables"].values()][:1]
     assert 3 == len(job["result"]["notes"])
     assert 1930 == count(db, "hired_employees")
+
+
+@pytest.fixture
+def fifo(tmp_path: Path) -> Path:
+    path = tmp_path / "departments.csv"
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["/dev/null", "fifo"])
+def test_a_device_or_fifo_as_a_source_is_not_a_regular_file(
+    run: Invoke, db: psycopg.Connection, fifo: Path, kind: str
+) -> None:
+    source = kind if kind.startswith("/") else str(fifo)
+
+    result = run("migrate", source)
+
+    assert (2, f"Error: {source}: not a regular file (a device, FIFO or socket)\n") == (
+        result.exit_code,
+        result.stderr,
+    )
+
+
+def test_a_fifo_named_after_a_table_in_a_folder_is_refused_not_skipped(
+    run: Invoke, db: psycopg.Connection, fifo: Path
+) -> None:
+    result = run("migrate", str(fifo.parent))
+
+    assert (2, f"Error: {fifo}: not a regular file (a device, FIFO or socket)\n") == (
+        result.exit_code,
+        result.stderr,
+    )

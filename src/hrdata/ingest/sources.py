@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import stat
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -129,11 +130,18 @@ def _match(name: str, display: str, forced: Table | None) -> Table:
     return matched
 
 
-def _local_source(path: Path, table: Table, roots: SourceRoots | None) -> Source:
+def _local_source(
+    path: Path, display: str, forced: Table | None, roots: SourceRoots | None
+) -> Source:
     # The path opened is the real path that was checked, so a symlink in a folder is judged
     # by where it leads.
     real = roots.local_path(str(path)) if roots is not None else str(path)
     status = os.stat(real)
+    if not stat.S_ISREG(status.st_mode):
+        # Reading a FIFO or a device would block or never end, and it is no export.
+        kind = "a folder" if stat.S_ISDIR(status.st_mode) else "a device, FIFO or socket"
+        raise SourceError(display, f"not a regular file ({kind})")
+    table = _match(path.name, display, forced)
     if status.st_size == 0:
         raise SourceError(str(path), "file is empty")
     identity = f"{status.st_dev}:{status.st_ino}"
@@ -152,19 +160,19 @@ def _local_sources(
 ) -> list[Source]:
     if not path.exists():
         raise SourceError(spec, "no such file or directory")
-    if path.is_file():
-        return [_local_source(path, _match(path.name, spec, forced), roots)]
-    named = sorted(p for p in path.iterdir() if table_for(p.name))
-    if roots is not None:
-        for candidate in named:  # judged before is_file() looks where a symlink leads
-            roots.local_path(str(candidate))
-    files = [p for p in named if p.is_file()]
+    if not path.is_dir():
+        return [_local_source(path, spec, forced, roots)]
     if forced is not None:
         raise SourceError(spec, "--table applies to a single file, not a folder")
+    # Every entry named after a table, whatever it is: a FIFO or a folder there is refused.
+    files = sorted(p for p in path.iterdir() if table_for(p.name))
+    if roots is not None:
+        for candidate in files:  # judged before stat() looks where a symlink leads
+            roots.local_path(str(candidate))
     if not files:
         expected = ", ".join(f"{t.name}.csv" for t in TABLES)
         raise SourceError(spec, f"no file named after a table in this folder (expected {expected})")
-    return [_local_source(p, _match(p.name, str(p), None), roots) for p in files]
+    return [_local_source(p, str(p), None, roots) for p in files]
 
 
 def _resolve_s3(uri: str, settings: Settings, forced: Table | None) -> list[Source]:
