@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,8 +14,10 @@ from typing import Any
 import click
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table as RichTable
+from rich.text import Text
 
 from hrdata.dictionary import HIRE_YEARS
 from hrdata.errors import HrdataError
@@ -22,12 +25,47 @@ from hrdata.settings import Settings, load_settings
 
 EXIT_OVER_REJECT_LIMIT = 3
 
+# Shown as escapes: controls (C0, C1), format characters (bidi overrides), lone surrogates, and
+# line and paragraph separators. A name or path may hold them; a terminal must not obey them.
+_ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+
+
+def shown(value: object) -> str:
+    """`value` as text for a terminal, on one line: those characters as \\x1b, \\u202e..."""
+    text = str(value)
+    if text.isprintable():
+        return text
+    return "".join(
+        _escape(c) if unicodedata.category(c) in _ESCAPED_CATEGORIES else c for c in text
+    )
+
+
+def _escape(character: str) -> str:
+    code = ord(character)
+    return (
+        f"\\x{code:02x}"
+        if code < 0x100
+        else f"\\u{code:04x}"
+        if code < 0x10000
+        else f"\\U{code:08x}"
+    )
+
+
+def _say(message: str, *, err: bool = False, **style: Any) -> None:
+    """Print one line for people; every human line goes through here (or _cell)."""
+    click.secho(shown(message), err=err, **style)
+
+
+def _cell(value: object) -> Text:
+    """A table cell: escaped like _say, and never read as Rich markup ("[/]", "[link=...]")."""
+    return Text(shown(value))
+
 
 class _Failed(click.ClickException):
     """An HrdataError shown as one `Error: ...` line, with the error's own exit code."""
 
     def __init__(self, error: HrdataError) -> None:
-        super().__init__(str(error))
+        super().__init__(shown(error))
         self.exit_code = error.exit_code  # type: ignore[misc]  # click reads it per instance
 
 
@@ -62,7 +100,7 @@ def init_db() -> None:
 
     with connection(_settings()) as conn:
         init_schema(conn)
-    click.echo("schema is up to date")
+    _say("schema is up to date")
 
 
 @cli.command()
@@ -109,9 +147,9 @@ def _report(report: dict[str, Any], as_json: bool) -> None:
     else:
         _print_summary(report)
         for note in report["notes"]:
-            click.echo(f"Note: {note}")
+            _say(f"Note: {note}")
     for warning in report["warnings"]:
-        click.echo(f"Warning: {warning}", err=True)
+        _say(f"Warning: {warning}", err=True)
 
 
 @contextmanager
@@ -129,7 +167,8 @@ def _progress(enabled: bool) -> Iterator[Callable[[Any], Callable[[int], None]] 
     )
 
     def start(source: Any) -> Callable[[int], None]:
-        task = bar.add_task(f"{source.table.name} ← {Path(source.name).name}", total=source.size)
+        name = escape(shown(Path(source.name).name))
+        task = bar.add_task(f"{source.table.name} ← {name}", total=source.size)
         return lambda done: bar.update(task, completed=done)
 
     with bar:
@@ -148,25 +187,25 @@ def _print_summary(report: dict[str, Any]) -> None:
             f"{code} {count}" for code, count in sorted(entry["rejected_by_reason"].items())
         )
         grid.add_row(
-            name,
-            str(entry["read"]),
-            str(entry["inserted"]),
-            str(entry["skipped"]),
-            str(entry["rejected"]),
-            reasons or "-",
+            _cell(name),
+            _cell(entry["read"]),
+            _cell(entry["inserted"]),
+            _cell(entry["skipped"]),
+            _cell(entry["rejected"]),
+            _cell(reasons or "-"),
         )
     console.print(grid)
     files = [file for entry in report["tables"].values() for file in entry["files"]]
     stopped = report["status"] == "failed"  # then every file is listed: which are in, which not
     for file in files:
         if file["status"] == "loaded" and stopped:
-            click.echo(f"{file['source']}: loaded")
+            _say(f"{file['source']}: loaded")
         elif file["status"] == "not_started":
-            click.secho(f"{file['source']}: not started", fg="red")
+            _say(f"{file['source']}: not started", fg="red")
         elif file["status"] != "loaded":
             why = f": {file['error']}" if file["error"] else ""
             message = f"{file['source']}: {file['status']}: nothing from it was kept{why}"
-            click.secho(message, fg="red", bold=True)
+            _say(message, fg="red", bold=True)
 
 
 @cli.command()
@@ -179,7 +218,9 @@ def dictionary(check: Path | None) -> None:
     text = dictionary_markdown()
     if check is not None:
         if not check.exists() or read_text(check) != text:
-            raise click.ClickException(f"{check} is out of date: run `hrdata dictionary > {check}`")
+            raise click.ClickException(
+                shown(f"{check} is out of date: run `hrdata dictionary > {check}`")
+            )
         return
     click.echo(text, nl=False)
 
@@ -194,7 +235,7 @@ def db_url() -> None:
     """Print the URL of the database in use (starting the embedded server if needed)."""
     from hrdata.db import database_url
 
-    click.echo(database_url(_settings()))
+    _say(database_url(_settings()))
 
 
 @db.command("stop")
@@ -203,7 +244,7 @@ def db_stop() -> None:
     from hrdata.db import stop_embedded
 
     stopped = stop_embedded(_settings().home)
-    click.echo("embedded server stopped" if stopped else "no embedded server was running")
+    _say("embedded server stopped" if stopped else "no embedded server was running")
 
 
 @cli.group()
@@ -239,7 +280,7 @@ def keys_create(role: str, name: str, as_json: bool) -> None:
         )
     else:
         click.echo(token)
-    click.echo(
+    _say(
         f"API key {caller.key_id} ({caller.role}) created; its token will not be shown again",
         err=True,
     )
@@ -267,7 +308,7 @@ def keys_list(as_json: bool) -> None:
         click.echo(json.dumps(rows))
         return
     if not rows:
-        click.echo("no API keys yet; create one with `hrdata keys create --role ROLE`")
+        _say("no API keys yet; create one with `hrdata keys create --role ROLE`")
         return
     grid = RichTable(title="API keys")
     for heading in ("key id", "name", "role", "created (UTC)", "revoked (UTC)"):
@@ -277,7 +318,8 @@ def keys_list(as_json: bool) -> None:
             f"{row[moment].astimezone(UTC):%Y-%m-%d %H:%M}" if row[moment] else "-"
             for moment in ("created_at", "revoked_at")
         )
-        grid.add_row(row["key_id"], row["name"] or "-", row["role"], created, revoked)
+        cells = (row["key_id"], row["name"] or "-", row["role"], created, revoked)
+        grid.add_row(*map(_cell, cells))
     Console().print(grid)
 
 
@@ -297,7 +339,7 @@ def keys_revoke(key_id: str) -> None:
         revoked = revoke_key(conn, key_id)
     if not revoked:
         raise NotFound(f"no active API key {key_id!r} (see `hrdata keys list`)")
-    click.echo(f"API key {key_id} revoked")
+    _say(f"API key {key_id} revoked")
 
 
 @cli.group(invoke_without_command=True)
@@ -328,7 +370,7 @@ def backup(
         click.echo(manifest.to_json())
         return
     rows = ", ".join(f"{name} {entry.rows}" for name, entry in manifest.tables.items())
-    click.echo(f"backup {manifest.backup_id}: {rows}")
+    _say(f"backup {manifest.backup_id}: {rows}")
 
 
 @backup.command("verify")
@@ -342,7 +384,10 @@ def backup_verify(backup_id: str, location: str | None, as_json: bool) -> None:
     from hrdata.backup.sets import verify_backup
 
     manifest = verify_backup(_settings(), backup_id, location)
-    click.echo(manifest.to_json() if as_json else f"backup {backup_id} is intact")
+    if as_json:
+        click.echo(manifest.to_json())
+    else:
+        _say(f"backup {backup_id} is intact")
 
 
 @cli.group()
@@ -369,19 +414,20 @@ def backups_list(location: str | None, as_json: bool) -> None:
         grid.add_column(heading, no_wrap=heading == "backup")
     for m in found:
         if isinstance(m, BrokenSet):
-            grid.add_row(m.backup_id, "broken (see below)", "-", "-", "-", style="red")
+            cells = (m.backup_id, "broken (see below)", "-", "-", "-")
+            grid.add_row(*map(_cell, cells), style="red")
             continue
         grid.add_row(
-            m.backup_id,
-            m.created_at,
-            ", ".join(m.tables),
-            str(sum(t.rows for t in m.tables.values())),
-            str(sum(t.bytes for t in m.tables.values())),
+            _cell(m.backup_id),
+            _cell(m.created_at),
+            _cell(", ".join(m.tables)),
+            _cell(sum(t.rows for t in m.tables.values())),
+            _cell(sum(t.bytes for t in m.tables.values())),
         )
     Console().print(grid)
     for m in found:
         if isinstance(m, BrokenSet):
-            click.echo(f"broken: {m.problem}")  # whole, never wrapped
+            _say(f"broken: {m.problem}")  # whole, never wrapped
 
 
 @backups.command("prune")
@@ -395,7 +441,10 @@ def backups_prune(keep: int, location: str | None, as_json: bool) -> None:
     from hrdata.backup.sets import prune_backups
 
     deleted = prune_backups(_settings(), keep, location)
-    click.echo(json.dumps(deleted) if as_json else f"deleted {len(deleted)} backup set(s)")
+    if as_json:
+        click.echo(json.dumps(deleted))
+    else:
+        _say(f"deleted {len(deleted)} backup set(s)")
 
 
 @cli.command()
@@ -420,7 +469,7 @@ def restore(
         click.echo(json.dumps({"backup_id": result.backup_id, "rows": result.rows}))
         return
     rows = ", ".join(f"{name} {count}" for name, count in result.rows.items())
-    click.echo(f"restored from {result.backup_id}: {rows}")
+    _say(f"restored from {result.backup_id}: {rows}")
 
 
 @cli.command()
@@ -455,7 +504,7 @@ def report(year: int, mean_over: str, fmt: str | None, out: Path | None) -> None
         init_schema(conn)
         built = build_report(conn, year, "hiring" if mean_over == "hiring" else "all")
     write_file(out, render_pdf(built) if fmt == "pdf" else render_html(built).encode())
-    click.echo(f"report for {year} written to {out}")
+    _say(f"report for {year} written to {out}")
 
 
 @cli.command()
@@ -519,7 +568,7 @@ def gui(url: str | None, key: str | None) -> None:
     try:
         run(url, key)
     except ClientError as exc:
-        raise click.ClickException(exc.message) from exc
+        raise click.ClickException(shown(exc.message)) from exc
 
 
 def main() -> None:
