@@ -10,7 +10,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import CHALLENGE, Invoke, count
+from conftest import CHALLENGE, Invoke, as_role, count
 from test_api import migrate_via_api
 
 
@@ -101,3 +101,53 @@ def test_a_fifo_named_after_a_table_in_a_folder_is_refused_not_skipped(
         result.exit_code,
         result.stderr,
     )
+
+
+def test_a_table_the_file_name_contradicts_is_refused(run: Invoke, db: psycopg.Connection) -> None:
+    source = CHALLENGE / "departments.csv"
+
+    result = run("migrate", str(source), "--table", "jobs")
+
+    assert 2 == result.exit_code, result.output
+    assert result.stderr.startswith(f"Error: {source}: named for table departments, not jobs")
+    assert "--force" in result.stderr and 0 == count(db, "jobs")
+
+
+def test_force_loads_a_file_into_the_table_its_name_contradicts(
+    run: Invoke, db: psycopg.Connection
+) -> None:
+    result = run("migrate", str(CHALLENGE / "departments.csv"), "--table", "jobs", "--force")
+
+    assert 0 == result.exit_code, result.output
+    assert (12, 0) == (count(db, "jobs"), count(db, "departments"))
+
+
+def test_a_file_named_for_no_table_loads_with_table_and_no_force(
+    run: Invoke, db: psycopg.Connection, tmp_path: Path
+) -> None:
+    (tmp_path / "export-2021.csv").write_text("1,Sales\n")
+
+    result = run("migrate", str(tmp_path / "export-2021.csv"), "--table", "jobs")
+
+    assert (0, 1) == (result.exit_code, count(db, "jobs")), result.output
+
+
+def test_the_api_refuses_a_table_the_file_name_contradicts(
+    api: TestClient, tokens: dict[str, str]
+) -> None:
+    body = {"sources": [str(CHALLENGE / "departments.csv")], "table": "jobs"}
+
+    response = api.post("/v1/migrations", json=body, headers=as_role(tokens, "admin"))
+
+    assert 422 == response.status_code
+    assert '"force": true' in response.json()["error"]["message"]
+
+
+def test_the_api_loads_it_with_force(
+    api: TestClient, tokens: dict[str, str], db: psycopg.Connection
+) -> None:
+    job = migrate_via_api(
+        api, tokens, sources=[str(CHALLENGE / "departments.csv")], table="jobs", force=True
+    )
+
+    assert ("succeeded", 12) == (job["status"], count(db, "jobs"))

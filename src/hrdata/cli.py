@@ -107,6 +107,9 @@ def init_db() -> None:
 @click.argument("sources", nargs=-1, required=True)
 @click.option("--table", "table_name", help="Table for a single file whose name does not say it.")
 @click.option(
+    "--force", is_flag=True, help="Let --table name another table than the file's name says."
+)
+@click.option(
     "--max-rejects",
     metavar="N|N%",
     help="Publish nothing from a file whose rejects exceed N rows (or N% of its rows).",
@@ -116,6 +119,7 @@ def init_db() -> None:
 def migrate(
     sources: tuple[str, ...],
     table_name: str | None,
+    force: bool,
     max_rejects: str | None,
     as_json: bool,
     quiet: bool,
@@ -131,7 +135,12 @@ def migrate(
     try:
         with _progress(show_progress) as progress:
             summary = run_migration(
-                settings, list(sources), table=table_name, limit=limit, progress=progress
+                settings,
+                list(sources),
+                table=table_name,
+                force=force,
+                limit=limit,
+                progress=progress,
             )
     except RunPartlyLoaded as partly:
         _report(partly.report, as_json)  # which files are in; the error line follows

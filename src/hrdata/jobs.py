@@ -74,6 +74,8 @@ def start_migration(
     limit: RejectLimit,
     request: dict[str, Any],
     roots: SourceRoots | None = None,
+    *,
+    force: bool = False,
 ) -> str:
     """Start a migration job; its progress is the bytes read per source file."""
 
@@ -81,7 +83,13 @@ def start_migration(
         # Resolved again as the job starts, against the same roots: what the request was
         # checked against may have changed since (a symlink replaced).
         summary = migrate(
-            settings, specs, table=table, limit=limit, progress=progress.track, roots=roots
+            settings,
+            specs,
+            table=table,
+            force=force,
+            limit=limit,
+            progress=progress.track,
+            roots=roots,
         )
         return summary.status, summary.as_dict()
 

@@ -101,15 +101,17 @@ def migrate(
     specs: list[str],
     *,
     table: str | None = None,
+    force: bool = False,
     limit: RejectLimit | None = None,
     progress: ProgressFactory | None = None,
     roots: SourceRoots | None = None,
 ) -> RunSummary:
     """Load every file named by `specs`; each file is atomic, and a re-run is always safe.
 
-    With `roots` (a migration started through the API) every file must lie under them.
+    With `roots` (a migration started through the API) every file must lie under them. `table`
+    names the table of a single file; `force` lets it contradict the file's name.
     """
-    sources = resolve(specs, settings, table, roots)
+    sources = resolve(specs, settings, table, roots, force=force)
     options = LoadOptions(
         limit=limit or RejectLimit(),
         max_line_chars=settings.max_line_bytes,

@@ -89,11 +89,14 @@ def resolve(
     settings: Settings,
     table_name: str | None = None,
     roots: SourceRoots | None = None,
+    *,
+    force: bool = False,
 ) -> list[Source]:
     """Every file named by `specs`, matched to its table, in dependency order.
 
-    Raises SourceError for a missing path, an empty or unmatched file, or an S3 problem, and
-    (with `roots`, for sources named through the API) SourceOutsideRoots, before anything is loaded.
+    Raises SourceError for a missing path, an empty or unmatched file, an S3 problem, or (without
+    `force`) a `table_name` the file's own name contradicts, and (with `roots`, for sources
+    named through the API) SourceOutsideRoots, before anything is loaded.
     """
     forced = table_named(table_name) if table_name else None
     found: list[Source] = []
@@ -105,7 +108,21 @@ def resolve(
             if is_s3_uri(spec)
             else _resolve_local(spec, forced, roots)
         )
+    if forced is not None and not force:
+        for source in found:
+            _check_not_contradicted(source, forced)
     return sorted(_once_each(found), key=lambda source: dependency_rank(source.table))
+
+
+def _check_not_contradicted(source: Source, forced: Table) -> None:
+    """departments.csv with --table jobs is most likely a slip: refused unless forced."""
+    named = table_for(Path(source.name).name)
+    if named is not None and named.name != forced.name:
+        raise SourceError(
+            source.name,
+            f"named for table {named.name}, not {forced.name}: rename it, or pass --force "
+            f'(API: "force": true) to load it into {forced.name}',
+        )
 
 
 def _once_each(sources: list[Source]) -> list[Source]:

@@ -30,6 +30,10 @@ class MigrationRequest(BaseModel):
         examples=[["data/challenge"]],
     )
     table: str | None = Field(default=None, max_length=100, description="Table of a single file")
+    force: bool = Field(
+        default=False,
+        description="Load the file into `table` even though its name says another table",
+    )
     max_rejects: str | None = Field(default=None, max_length=20, examples=["1%"])
 
 
@@ -56,9 +60,17 @@ def start(
 ) -> Job:
     limit = RejectLimit.parse(body.max_rejects)
     roots = SourceRoots.from_settings(settings)  # the API reads only under these (403)
-    resolve(body.sources, settings, body.table, roots)  # refuse missing paths now, with a 4xx
+    # Refuse missing paths and the like now, with a 4xx.
+    resolve(body.sources, settings, body.table, roots, force=body.force)
     job_id = start_migration(
-        conn, settings, body.sources, body.table, limit, body.model_dump(), roots
+        conn,
+        settings,
+        body.sources,
+        body.table,
+        limit,
+        body.model_dump(),
+        roots,
+        force=body.force,
     )
     return Job(**get_job(conn, job_id))
 
