@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
-import unicodedata
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,36 +19,30 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from hrdata.dictionary import HIRE_YEARS
+from hrdata.dictionary import CONTROL_RANGES, HIRE_YEARS
 from hrdata.errors import HrdataError
 from hrdata.settings import Settings, load_settings
 
 EXIT_OVER_REJECT_LIMIT = 3
 
-# Shown as escapes: controls (C0, C1), format characters (bidi overrides), lone surrogates, and
-# line and paragraph separators. A name or path may hold them; a terminal must not obey them.
-_ESCAPED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+# Shown as escapes: what the dictionary calls control characters (C0, C1, line and paragraph
+# separators, bidi overrides), and lone surrogates. A file or key name may hold them; a
+# terminal must not obey them.
+_ESCAPED = re.compile(
+    "["
+    + "".join(f"{re.escape(low)}-{re.escape(high)}" for low, high in CONTROL_RANGES)
+    + "\ud800-\udfff]"
+)
 
 
 def shown(value: object) -> str:
     """`value` as text for a terminal, on one line: those characters as \\x1b, \\u202e..."""
-    text = str(value)
-    if text.isprintable():
-        return text
-    return "".join(
-        _escape(c) if unicodedata.category(c) in _ESCAPED_CATEGORIES else c for c in text
-    )
+    return _ESCAPED.sub(_escape, str(value))
 
 
-def _escape(character: str) -> str:
-    code = ord(character)
-    return (
-        f"\\x{code:02x}"
-        if code < 0x100
-        else f"\\u{code:04x}"
-        if code < 0x10000
-        else f"\\U{code:08x}"
-    )
+def _escape(found: re.Match[str]) -> str:
+    code = ord(found.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def _say(message: str, *, err: bool = False, **style: Any) -> None:
