@@ -12,6 +12,8 @@ import psycopg
 import pypdf
 import pytest
 
+from conftest import insert_namesakes
+from hrdata.metrics.labels import distinct_labels
 from hrdata.metrics.queries import (
     AgainstMean,
     DataState,
@@ -22,7 +24,14 @@ from hrdata.metrics.queries import (
     departments_against_mean,
     hires_by_quarter,
 )
-from hrdata.metrics.report import Report, build_report, render_html, render_login, render_pdf
+from hrdata.metrics.report import (
+    Report,
+    build_report,
+    quarters_chart,
+    render_html,
+    render_login,
+    render_pdf,
+)
 
 HOSTILE = "<script>alert(1)</script>"
 
@@ -96,10 +105,10 @@ def report(
         departments.append((4, "Zero Team", 0))
     if quarters is None:
         quarters = [
-            QuarterRow("Accounting", "Clerk", 1, 0, 1, 0),
-            QuarterRow("Accounting", "Manager", 0, 1, 0, 0),
-            QuarterRow("Søren's Sales", "Seller", 2, 2, 1, 1),
-            QuarterRow("Łukasz Lab", "Analyst", 0, 0, 0, 1),
+            QuarterRow(1, "Accounting", 1, "Clerk", 1, 0, 1, 0),
+            QuarterRow(1, "Accounting", 2, "Manager", 0, 1, 0, 0),
+            QuarterRow(2, "Søren's Sales", 3, "Seller", 2, 2, 1, 1),
+            QuarterRow(3, "Łukasz Lab", 4, "Analyst", 0, 0, 0, 1),
         ]
     rows = sorted((DepartmentRow(*d) for d in departments), key=lambda d: (-d.hired, d.id))
     pool = [d.hired for d in rows if mean_over == "all" or d.hired]
@@ -238,7 +247,7 @@ def test_charts_are_labelled_images(chart: str) -> None:
 def test_hostile_names_appear_as_text_not_markup() -> None:
     source = report(
         departments=[(1, HOSTILE, 2), (2, "B & C", 0)],
-        quarters=[QuarterRow(HOSTILE, f"{HOSTILE} job", 1, 1, 0, 0)],
+        quarters=[QuarterRow(1, HOSTILE, 1, f"{HOSTILE} job", 1, 1, 0, 0)],
     )
     html = render_html(source)
     seen = Page(html)
@@ -360,7 +369,7 @@ def test_pdf_replaces_characters_its_font_lacks_instead_of_failing() -> None:
 
 
 def test_pdf_repeats_the_quarters_table_heading_on_every_page() -> None:
-    many = [QuarterRow("Accounting", f"Job {n:03}", 1, 0, 0, 0) for n in range(300)]
+    many = [QuarterRow(1, "Accounting", n, f"Job {n:03}", 1, 0, 0, 0) for n in range(300)]
     pages = pdf_text(report(departments=[(1, "Accounting", 300)], quarters=many))
 
     assert 3 <= len(pages)
@@ -419,3 +428,60 @@ def test_build_report_stamps_the_time_in_utc(db: psycopg.Connection, hires: None
 
     assert UTC == built.generated_at.tzinfo
     assert before <= built.generated_at <= datetime.now(UTC)
+
+
+# --- departments and jobs that share a name -------------------------------------------------
+
+
+@pytest.fixture
+def namesakes(db: psycopg.Connection) -> None:
+    insert_namesakes(db)
+
+
+def test_a_name_gets_its_id_only_when_another_id_shares_it() -> None:
+    labels = distinct_labels([(11, "Legal"), (13, " legal "), (20, "Other")])
+
+    assert {11: "Legal (#11)", 13: " legal  (#13)", 20: "Other"} == labels
+
+
+@pytest.mark.parametrize("chart", ["chart-quarters", "chart-mean"])
+def test_departments_sharing_a_name_get_a_bar_each_labelled_with_their_ids(
+    db: psycopg.Connection, namesakes: None, chart: str
+) -> None:
+    bars = page(build_report(db, 2021)).bars[chart]
+
+    assert [("11", "Legal (#11)", "3"), ("13", "Legal (#13)", "2"), ("20", "Other", "0")] == [
+        (bar["data-department-id"], bar["data-department"], bar["data-hired"]) for bar in bars
+    ]
+
+
+def test_tables_show_departments_and_jobs_sharing_a_name_as_rows_of_their_own(
+    db: psycopg.Connection, namesakes: None
+) -> None:
+    seen = page(build_report(db, 2021))
+
+    assert [
+        ["Legal (#11)", "Clerk (#1)", "3", "0", "0", "0"],
+        ["Legal (#13)", "Clerk (#2)", "0", "2", "0", "0"],
+    ] == seen.rows["hires-by-quarter"]
+    assert [["11", "Legal (#11)", "3"], ["13", "Legal (#13)", "2"]] == seen.rows[
+        "departments-above-mean"
+    ]
+
+
+def test_pdf_labels_departments_sharing_a_name_with_their_ids(
+    db: psycopg.Connection, namesakes: None
+) -> None:
+    text = " ".join(pdf_text(build_report(db, 2021)))
+
+    assert "Legal (#11)" in text
+    assert "Legal (#13)" in text
+
+
+def test_a_long_shared_name_is_shortened_in_a_chart_but_keeps_its_id() -> None:
+    name = "Department of Very Long Names and More"
+    source = report(departments=[(1, name, 1), (2, name, 1)], quarters=[])
+
+    labels = [bar.label for bar in quarters_chart(source).bars]
+
+    assert ["Department of Very Long… (#1)", "Department of Very Long… (#2)"] == labels

@@ -3,6 +3,7 @@
 Both read the year's hires per quarter, department and job from `counts.CURRENT` (kept by
 triggers, exact at every commit); `counts.RECOUNTED` gives the same relation from the rows
 themselves, which the tests use to prove the two agree. Quarters are those of the UTC instant.
+Rows are keyed by ids, never by names: two departments (or jobs) with one name stay two rows.
 Names sort by code point (COLLATE "C"), the same order on every server whatever its locale.
 """
 
@@ -37,7 +38,7 @@ pairs AS (
     GROUP BY department_id, job_id
     HAVING sum(hires) > 0
 )
-SELECT d.department, j.job, p.q1, p.q2, p.q3, p.q4
+SELECT p.department_id, d.department, p.job_id, j.job, p.q1, p.q2, p.q3, p.q4
 FROM pairs p
 JOIN departments d ON d.id = p.department_id
 JOIN jobs j ON j.id = p.job_id
@@ -64,7 +65,11 @@ ORDER BY hired DESC, id
 
 @dataclass(frozen=True)
 class QuarterRow:
+    """One department and job's hires in each quarter; the ids are the row's key."""
+
+    department_id: int
     department: str
+    job_id: int
     job: str
     q1: int
     q2: int
@@ -78,6 +83,8 @@ class QuarterRow:
 
 @dataclass(frozen=True)
 class DepartmentRow:
+    """One department's hires in the year; `id` is the row's key."""
+
     id: int
     department: str
     hired: int

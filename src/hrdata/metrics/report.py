@@ -3,6 +3,8 @@
 Both outputs draw the same two SVG charts, built here from the query results: the HTML page
 inlines them, the PDF embeds them through fpdf2's SVG support. Names are user data: the
 templates autoescape everything, and the SVG is rendered by the same autoescaping templates.
+Bars and rows are keyed by department and job id, so two departments with one name never
+merge; such a name is shown with its id (`labels.distinct_labels`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from fpdf.fonts import TTFFont
 from markupsafe import Markup
 
 from hrdata.dictionary import HIRE_YEARS
+from hrdata.metrics.labels import distinct_labels
 from hrdata.metrics.queries import (
     AgainstMean,
     DataState,
@@ -81,6 +84,22 @@ def build_report(conn: psycopg.Connection, year: int, mean_over: MeanOver = "all
 def has_hires(report: Report) -> bool:
     """Whether anyone was hired in the report's year."""
     return bool(report.quarters) or any(d.hired for d in report.against.departments)
+
+
+def department_names(report: Report) -> dict[int, str]:
+    """Each department's name by id: every department, and any the quarters name besides."""
+    names = {r.department_id: r.department for r in report.quarters}
+    return names | {d.id: d.department for d in report.against.departments}
+
+
+def department_labels(report: Report) -> dict[int, str]:
+    """Each department's label by id: its name, with its id when another shares the name."""
+    return distinct_labels(department_names(report).items())
+
+
+def job_labels(report: Report) -> dict[int, str]:
+    """Each job's label by id, as `department_labels`."""
+    return distinct_labels((r.job_id, r.job) for r in report.quarters)
 
 
 def mean_text(report: Report) -> str:
@@ -163,8 +182,9 @@ class Segment:
 
 @dataclass(frozen=True)
 class Bar:
-    """One department's bar: its label, coloured segments and the total at its end."""
+    """One department's bar: its id, label, coloured segments and the total at its end."""
 
+    key: int
     name: str
     label: str
     y: float
@@ -194,8 +214,14 @@ class Chart:
 
 
 def _label(name: str) -> str:
-    # Long names would run into the bars; the tables below carry them in full.
-    return name if len(name) <= LABEL_CHARACTERS else name[: LABEL_CHARACTERS - 1] + "…"
+    # Long names would run into the bars; the tables below carry them in full. A shared name's
+    # id (at the end) is kept whole, so the shortened labels stay distinct.
+    if len(name) <= LABEL_CHARACTERS:
+        return name
+    base, marker, key = name.rpartition(" (#")
+    tail = f"{marker}{key}" if marker and key.endswith(")") else ""
+    head = base if tail else name
+    return head[: LABEL_CHARACTERS - 1 - len(tail)].rstrip() + "…" + tail
 
 
 def _frame(count: int, top: float) -> tuple[int, float]:
@@ -207,14 +233,15 @@ def _frame(count: int, top: float) -> tuple[int, float]:
 def quarters_chart(report: Report, width: int = HTML_WIDTH) -> Chart:
     """Hires per quarter for each department, stacked, departments in alphabetical order."""
     totals = _quarter_totals(report)
-    names = sorted(totals)
+    names, labels = department_names(report), department_labels(report)
+    keys = sorted(totals, key=lambda key: (names[key], key))
     top = 44.0
-    height, axis_y = _frame(len(names), top)
+    height, axis_y = _frame(len(keys), top)
     largest = max((sum(quarters) for quarters in totals.values()), default=0)
     scale = Scale.fitting(largest, LEFT, width - LEFT - RIGHT)
     bars = [
-        _stacked_bar(name, totals[name], top + index * ROW, scale)
-        for index, name in enumerate(names)
+        _stacked_bar(key, labels[key], totals[key], top + index * ROW, scale)
+        for index, key in enumerate(keys)
     ]
     return Chart(
         id="chart-quarters",
@@ -230,18 +257,17 @@ def quarters_chart(report: Report, width: int = HTML_WIDTH) -> Chart:
     )
 
 
-def _quarter_totals(report: Report) -> dict[str, list[int]]:
-    """Each department's hires in Q1..Q4, every department included, those without hires too."""
-    totals = {d.department: [0] * 4 for d in report.against.departments}
-    # QuarterRow carries no id: departments sharing a name share a bar, as in the table.
+def _quarter_totals(report: Report) -> dict[int, list[int]]:
+    """Each department's hires in Q1..Q4 by id, every department included, those without too."""
+    totals = {d.id: [0] * 4 for d in report.against.departments}
     for row in report.quarters:
-        sums = totals.setdefault(row.department, [0] * 4)
+        sums = totals.setdefault(row.department_id, [0] * 4)
         for index, hires in enumerate((row.q1, row.q2, row.q3, row.q4)):
             sums[index] += hires
     return totals
 
 
-def _stacked_bar(name: str, quarters: list[int], row_top: float, scale: Scale) -> Bar:
+def _stacked_bar(key: int, name: str, quarters: list[int], row_top: float, scale: Scale) -> Bar:
     start, segments = 0, []
     for index, hires in enumerate(quarters):
         if hires:
@@ -250,7 +276,7 @@ def _stacked_bar(name: str, quarters: list[int], row_top: float, scale: Scale) -
             segments.append(Segment(x, scale.x(start + hires) - x, colour, f"Q{index + 1}", hires))
             start += hires
     y = row_top + (ROW - BAR_HEIGHT) / 2
-    return Bar(name, _label(name), y, start, scale.x(start), segments)
+    return Bar(key, name, _label(name), y, start, scale.x(start), segments)
 
 
 def mean_chart(report: Report, width: int = HTML_WIDTH) -> Chart:
@@ -261,7 +287,11 @@ def mean_chart(report: Report, width: int = HTML_WIDTH) -> Chart:
     height, axis_y = _frame(len(departments), top)
     largest = max([d.hired for d in departments] + [report.against.mean or 0])
     scale = Scale.fitting(largest, LEFT, width - LEFT - RIGHT)
-    bars = [_mean_bar(d, d.id in above, top + i * ROW, scale) for i, d in enumerate(departments)]
+    labels = department_labels(report)
+    bars = [
+        _mean_bar(d, labels[d.id], d.id in above, top + i * ROW, scale)
+        for i, d in enumerate(departments)
+    ]
     return Chart(
         id="chart-mean",
         title=f"Employees hired in {report.year} per department against the {mean_meaning(report)}",
@@ -277,13 +307,15 @@ def mean_chart(report: Report, width: int = HTML_WIDTH) -> Chart:
     )
 
 
-def _mean_bar(department: DepartmentRow, above: bool, row_top: float, scale: Scale) -> Bar:
+def _mean_bar(
+    department: DepartmentRow, name: str, above: bool, row_top: float, scale: Scale
+) -> Bar:
     end = scale.x(department.hired)
     colour = ABOVE_COLOUR if above else OTHER_COLOUR
-    hired, name = department.hired, department.department
+    hired = department.hired
     segments = [Segment(scale.left, end - scale.left, colour, "hired", hired)] if hired else []
     y = row_top + (ROW - BAR_HEIGHT) / 2
-    return Bar(name, _label(name), y, hired, end, segments, above)
+    return Bar(department.id, name, _label(name), y, hired, end, segments, above)
 
 
 def chart_svg(chart: Chart, font: str = HTML_FONT, standalone: bool = False) -> Markup:
@@ -333,6 +365,8 @@ def render_html(report: Report, controls: bool = False) -> str:
         data_line=data_line(report),
         mean_text=mean_text(report),
         mean_meaning=mean_meaning(report),
+        departments=department_labels(report),
+        jobs=job_labels(report),
         charts=charts if hiring else [],
     )
 
@@ -416,10 +450,11 @@ def render_pdf(report: Report) -> bytes:
         _chart(pdf, MEAN_HEADING, mean_chart(report, PDF_WIDTH))
     _heading(pdf, "Departments above the mean")
     _paragraph(pdf, f"Mean: {mean_text(report)} ({mean_meaning(report)}).", size=9, colour=60)
+    departments, jobs = department_labels(report), job_labels(report)
     _table(
         pdf,
         ("id", "department", "hired"),
-        [(str(d.id), d.department, str(d.hired)) for d in report.against.above],
+        [(str(d.id), departments[d.id], str(d.hired)) for d in report.against.above],
         widths=(1, 6, 1.5),
         numeric=(True, False, True),
     )
@@ -428,7 +463,11 @@ def render_pdf(report: Report) -> bytes:
         pdf,
         ("department", "job", "Q1", "Q2", "Q3", "Q4"),
         [
-            (r.department, r.job, *(str(q) for q in (r.q1, r.q2, r.q3, r.q4)))
+            (
+                departments[r.department_id],
+                jobs[r.job_id],
+                *(str(q) for q in (r.q1, r.q2, r.q3, r.q4)),
+            )
             for r in report.quarters
         ],
         widths=(5, 6, 1, 1, 1, 1),
