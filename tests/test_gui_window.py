@@ -4,6 +4,7 @@ with a screenshot of the window after each step under the test's temporary folde
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import shutil
@@ -12,6 +13,7 @@ import subprocess
 import threading
 import time
 import tkinter as tk
+import tkinter.font as tkfont
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,12 +23,18 @@ import pytest
 from click.testing import CliRunner
 from PIL import ImageGrab
 
-from conftest import CHALLENGE, count, insert_namesakes
+from conftest import CHALLENGE, Invoke, count, insert_namesakes
 from hrdata.auth import Caller, create_key
 from hrdata.cli import cli
-from hrdata.gui import config
+from hrdata.gui import chart, config
 from hrdata.gui.app import App, open_window
-from hrdata.gui.client import ApiClient
+from hrdata.gui.client import (
+    ApiClient,
+    DepartmentRow,
+    DepartmentsAboveMean,
+    HiresByQuarter,
+    QuarterRow,
+)
 from hrdata.gui.upload import Upload, UploadProgress
 from hrdata.ingest.migrate import migrate
 from hrdata.settings import Settings
@@ -358,7 +366,7 @@ def test_restore_asks_naming_table_backup_and_rows_then_replaces_the_table(
         client.post_rows("jobs", b"184,Gardener\n185,Cook\n", "two-more")
     asked: list[tuple[str, str]] = []
 
-    def answer_yes(title: str, text: str) -> bool:
+    def answer_yes(title: str, text: str, yes: str = "Yes") -> bool:
         asked.append((title, text))
         return True
 
@@ -383,25 +391,190 @@ def test_restore_asks_naming_table_backup_and_rows_then_replaces_the_table(
     )
 
 
-def test_restore_answered_no_changes_nothing(
+def press_in_dialog(window: Window, key: str, seen: dict[str, Any]) -> None:
+    """Once the confirmation is up: note what it looks like, photograph it, press `key` in it.
+    A dialog still open 10 s later is closed (as No), so a key that missed fails the test
+    instead of leaving it waiting forever."""
+
+    def act() -> None:
+        dialog = window.root.nametowidget(".confirm")
+        window.root.after(10_000, lambda: dialog.winfo_exists() and dialog.destroy())
+        # A window manager focuses a new window, and Tk passes that on to the widget the
+        # dialog focused; Xvfb has no window manager, so the test does both.
+        dialog.focus_lastfor().focus_force()
+        dialog.update()
+        message = dialog.nametowidget("body.message")
+        seen.update(
+            focus=str(dialog.focus_lastfor()),
+            default=str(dialog.nametowidget("body.buttons.no").cget("default")),
+            transient=str(dialog.transient()),
+            wraplength=int(str(message.cget("wraplength"))),
+            text=str(message.cget("text")),
+            lines=message.winfo_height() // tkfont.nametofont("TkDefaultFont").metrics("linespace"),
+            width=dialog.winfo_width(),
+            bold=tkfont.Font(font=message.cget("font") or "TkDefaultFont").actual("weight"),
+        )
+        x, y = dialog.winfo_rootx(), dialog.winfo_rooty()
+        image = ImageGrab.grab(
+            bbox=(x, y, x + dialog.winfo_width(), y + dialog.winfo_height()),
+            xdisplay=window.display,
+        )
+        image.save(window.folder / "confirmation.png")
+        seen["pressed_in"] = str(dialog.focus_get())
+        dialog.focus_get().event_generate(key)
+
+    window.root.after(300, act)
+
+
+def restore_jobs_pressing(window: Window, server: str, token: str, key: str) -> dict[str, Any]:
+    """Ask to restore jobs from the newest backup, then press `key` in the confirmation;
+    what the dialog looked like (see press_in_dialog)."""
+    window.connect(server, token)
+    window.show("backups")
+    window.settle()
+    window.widget(".app.tabs.backups.restore.table").set("jobs")
+    seen: dict[str, Any] = {}
+    press_in_dialog(window, key, seen)
+    window.widget(".app.tabs.backups.restore.restore").invoke()
+    window.settle()
+    return seen
+
+
+def test_restore_confirmation_answers_no_to_enter_and_changes_nothing(
     window: Window, server: str, admin: tuple[Caller, str], loaded: None, db: psycopg.Connection
 ) -> None:
     with ApiClient(server, admin[1]) as client:
         client.wait(client.start_backup(), poll_seconds=0.05)
         client.post_rows("jobs", b"184,Gardener\n", "one-more")
-    window.app.ask_yes_no = lambda title, text: False  # type: ignore[method-assign]
-    window.connect(server, admin[1])
-    window.widget(".app.tabs.backups.buttons.refresh").invoke()
-    window.settle()
-    window.widget(".app.tabs.backups.restore.table").set("jobs")
 
-    window.widget(".app.tabs.backups.restore.restore").invoke()
-    window.settle()
+    seen = restore_jobs_pressing(window, server, admin[1], "<Return>")
 
+    assert ".confirm.body.buttons.no" == seen["pressed_in"]  # Enter went to the dialog's No
     assert (184, "Restore cancelled: nothing was changed.") == (
         count(db, "jobs"),
         window.app.backups.message.text,
     )
+
+
+def test_restore_confirmation_is_a_readable_dialog_with_no_as_its_default(
+    window: Window, server: str, admin: tuple[Caller, str], loaded: None
+) -> None:
+    with ApiClient(server, admin[1]) as client:
+        client.wait(client.start_backup(), poll_seconds=0.05)
+
+    seen = restore_jobs_pressing(window, server, admin[1], "<Escape>")
+
+    assert (".confirm.body.buttons.no", "active", ".") == (
+        seen["focus"],
+        seen["default"],
+        seen["transient"],
+    )
+    assert seen["text"].startswith("Replace every row of jobs with the 183 rows of backup")
+    assert 0 < seen["wraplength"] <= 480 <= seen["width"] + 60  # wrapped at a reading width
+    assert 400 <= seen["width"] and 3 <= seen["lines"]  # wide enough, the text whole
+    assert "normal" == seen["bold"]
+    assert "Restore cancelled: nothing was changed." == window.app.backups.message.text
+
+
+def test_backups_tab_lists_the_sets_when_first_shown_in_the_order_of_the_cli(
+    window: Window, server: str, admin: tuple[Caller, str], loaded: None, run: Invoke
+) -> None:
+    with ApiClient(server, admin[1]) as client:
+        for _ in range(3):
+            client.wait(client.start_backup(tables=["departments"]), poll_seconds=0.05)
+    window.connect(server, admin[1])
+
+    window.show("backups")
+    window.settle()
+    window.screenshot("backups-first-shown")
+
+    listed = run("backups", "list", "--json")
+    cli_order = [entry["backup_id"] for entry in json.loads(listed.stdout)]
+    assert 3 == len(cli_order)
+    assert cli_order == [row[0] for row in window.rows(".app.tabs.backups.list")]
+    assert (cli_order[-1],) == window.widget(".app.tabs.backups.list").selection()
+
+
+@pytest.fixture
+def upload(
+    window: Window, server: str, admin: tuple[Caller, str], settings: Settings, tmp_path: Path
+) -> Callable[[str], None]:
+    """Upload CSV text to hired_employees from the Upload tab (the export's departments and
+    jobs loaded first), and wait for it to end."""
+    migrate(settings, [str(CHALLENGE / "departments.csv"), str(CHALLENGE / "jobs.csv")])
+    window.connect(server, admin[1])
+    window.show("upload")
+
+    def send(text: str) -> None:
+        source = tmp_path / "upload.csv"
+        source.write_text(text)
+        window.app.upload.file.set(str(source))
+        window.widget(".app.tabs.upload.buttons.start").invoke()
+        window.settle()
+
+    return send
+
+
+def test_upload_shows_a_rejected_rows_values_and_reasons_whole_when_selected_or_pointed_at(
+    window: Window, upload: Callable[[str], None]
+) -> None:
+    upload("1,Ada,2021-01-05T00:00:00Z,1,1\n2,,yesterday at noon,twelve,9999\n")
+    rejects = window.widget(".app.tabs.upload.rejects")
+    detail = window.widget(".app.tabs.upload.detail")
+    [row] = rejects.get_children()
+    reasons = str(rejects.set(row, "reasons")).split("; ")
+    hint = str(detail.cget("text"))
+
+    rejects.selection_set(row)
+    window.root.update()
+    selected = str(detail.cget("text"))
+    rejects.selection_set(())
+    window.root.update()
+    x, y, width, height = rejects.bbox(row, "reasons")
+    rejects.event_generate("<Motion>", x=x + width // 2, y=y + height // 2)
+    window.root.update()
+    window.screenshot("upload-reject-detail")
+
+    assert hint.startswith("Select a row")
+    assert 3 <= len(reasons)
+    expected = "Line 2: 2, , yesterday at noon, twelve, 9999\n" + "\n".join(reasons)
+    assert (expected, expected) == (selected, str(detail.cget("text")))
+
+
+def test_upload_of_one_row_says_1_batch_and_1_row(
+    window: Window, upload: Callable[[str], None]
+) -> None:
+    upload("1,Ada,2021-01-05T00:00:00Z,1,1\n")
+
+    assert (
+        "Done: 1 batch, 1 row: 1 inserted, 0 skipped as already present, 0 rejected."
+        == window.app.upload.message.text
+    )
+    assert (
+        window.widget(".app.tabs.upload.progress_text")
+        .cget("text")
+        .startswith("Batch 1 of 1 · 1 of 1 row · 1 inserted")
+    )
+
+
+def test_chart_writes_a_bar_total_past_the_mean_line_never_under_it(window: Window) -> None:
+    # Hires 10, 4, 3, 3, 1: the mean 4.2 sits just after the bar of 4, where its total goes.
+    hired = {1: 10, 2: 4, 3: 3, 4: 3, 5: 1}
+    quarters = HiresByQuarter(
+        2021, tuple(QuarterRow(d, f"D{d}", 1, "Clerk", n, 0, 0, 0) for d, n in hired.items())
+    )
+    above = DepartmentsAboveMean(2021, "all", 4.2, (DepartmentRow(1, "D1", 10),))
+    canvas = window.widget(".app.tabs.metrics.panes.chart_frame.chart")
+    window.show("metrics")
+
+    chart.draw(canvas, quarters, above)
+    window.screenshot("chart-mean-line")
+
+    mean_x = canvas.coords(canvas.find_withtag("mean")[0])[0]
+    spans = [canvas.bbox(item) for item in canvas.find_withtag("total")]
+    assert 5 == len(spans)
+    assert [] == [(x0, x1) for x0, _, x1, _ in spans if x0 - 1 <= mean_x <= x1 + 1]
+    assert any(x0 > mean_x for x0, _, _, _ in spans)  # one was moved past the line
 
 
 def test_metrics_for_2021_show_the_api_answers_as_tables_and_a_chart(

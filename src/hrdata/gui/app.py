@@ -11,10 +11,11 @@ from __future__ import annotations
 import tkinter as tk
 import tkinter.font as tkfont
 from pathlib import Path
-from tkinter import filedialog, messagebox, ttk
+from tkinter import filedialog, ttk
 
 from hrdata.gui import config
 from hrdata.gui.client import DEFAULT_URL, ApiClient, ClientError, Me
+from hrdata.gui.dialogs import Confirm
 from hrdata.gui.tabs.backups import BackupsTab
 from hrdata.gui.tabs.connection import ConnectionTab
 from hrdata.gui.tabs.metrics import MetricsTab
@@ -110,8 +111,9 @@ class App:
             or ""
         )
 
-    def ask_yes_no(self, title: str, message: str) -> bool:
-        return bool(messagebox.askyesno(title, message, parent=self.root, icon="warning"))
+    def ask_yes_no(self, title: str, message: str, yes: str = "Yes") -> bool:
+        """Whether the person chose `yes`; No is the default (see dialogs.Confirm)."""
+        return Confirm(self.root, title, message, yes).wait()
 
     # -- shared by the tabs ------------------------------------------------------------------
 
@@ -130,6 +132,8 @@ class App:
             f"({me.role}), key {me.key_id}"
         )
         self.upload.refresh_pending()
+        if self.backups.frame.winfo_ismapped():  # connected while looking at Backups
+            self.backups.shown()
 
     def set_disconnected(self) -> None:
         self.client, self.me = None, None
@@ -144,6 +148,7 @@ class App:
             "Quit hrdata",
             "An upload is running. Quit anyway?\n\nThe batches acknowledged so far are kept; "
             "Resume sends the rest next time, none of them twice.",
+            yes="Quit",
         ):
             return
         self.root.destroy()

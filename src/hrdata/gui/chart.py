@@ -1,5 +1,6 @@
 """The metrics chart, drawn on a Tk canvas: each department's hires in the year as a bar split
-into quarters, the mean per department as a dashed line, departments above it in bold."""
+into quarters, the mean per department as a dashed line, departments above it in bold. A
+bar's total is written past the mean line when it would otherwise sit on it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ MEAN_COLOUR = "#c0392b"
 TEXT_COLOUR = "#222222"
 MUTED_COLOUR = "#666666"
 GRID_COLOUR = "#e3e3e3"
+CLEARANCE = 3  # pixels kept between the mean line and a total's text
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,7 @@ def draw(canvas: tk.Canvas, quarters: HiresByQuarter, above: DepartmentsAboveMea
     scale = (right - left) / _nice_ceiling(peak)
     step = (bottom - top) / len(bars)
     bar_height = max(min(step * 0.7, 28), 3)
+    mean_x = left + above.mean * scale if above.mean is not None else None
 
     for tick in _ticks(_nice_ceiling(peak)):
         tx = left + tick * scale
@@ -145,15 +148,28 @@ def draw(canvas: tk.Canvas, quarters: HiresByQuarter, above: DepartmentsAboveMea
                     x0, y, x1, y + bar_height, fill=colour, outline="white", tags=("bar",)
                 )
                 x0 = x1
+        total = f"{bar.total:,}"
         canvas.create_text(
-            x0 + 4, y + bar_height / 2, text=f"{bar.total:,}", anchor="w", font=small, tags="total"
+            _total_x(x0 + 4, small.measure(total), mean_x),
+            y + bar_height / 2,
+            text=total,
+            anchor="w",
+            font=small,
+            tags="total",
         )
 
-    if above.mean is not None:
-        mx = left + above.mean * scale
+    if mean_x is not None:
         canvas.create_line(
-            mx, top - 6, mx, bottom, fill=MEAN_COLOUR, width=2, dash=(6, 4), tags="mean"
+            mean_x, top - 6, mean_x, bottom, fill=MEAN_COLOUR, width=2, dash=(6, 4), tags="mean"
         )
+
+
+def _total_x(x: float, width: int, mean_x: float | None) -> float:
+    """Where a bar's total starts: at `x`, after the bar, unless the mean line would run through
+    the text there; then just past the line."""
+    if mean_x is not None and x - CLEARANCE <= mean_x <= x + width + CLEARANCE:
+        return mean_x + CLEARANCE + 1
+    return x
 
 
 def _mean_over(mean_over: str) -> str:

@@ -25,6 +25,15 @@ def number(value: int) -> str:
     return f"{value:,}"
 
 
+def counted(value: int, singular: str, plural: str | None = None) -> str:
+    """`1 batch`, `2 batches`, `1,999 rows`: the number and its noun, singular only for 1."""
+    if value == 1:
+        return f"1 {singular}"
+    if plural is None:
+        plural = singular + ("es" if singular.endswith(("s", "x", "ch", "sh")) else "s")
+    return f"{number(value)} {plural}"
+
+
 def size(count: int) -> str:
     """A byte count as people read it: 38.6 kB."""
     value = float(count)

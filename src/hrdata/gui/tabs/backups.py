@@ -9,18 +9,30 @@ from typing import TYPE_CHECKING
 
 from hrdata.gui.client import BackupSet, Job
 from hrdata.gui.tasks import Task
-from hrdata.gui.widgets import PAD, TABLE_NAMES, Message, moment, number, scrolled, size, tree
+from hrdata.gui.widgets import (
+    PAD,
+    TABLE_NAMES,
+    Message,
+    counted,
+    moment,
+    number,
+    scrolled,
+    size,
+    tree,
+)
 
 if TYPE_CHECKING:
     from hrdata.gui.app import App
 
 
 class BackupsTab:
-    """Backup sets: take one, list them, verify one, restore a table from one."""
+    """Backup sets: take one, list them, verify one, restore a table from one. The list loads
+    the first time the tab is shown with a connection (again after connecting elsewhere)."""
 
     def __init__(self, app: App) -> None:
         self.app = app
         self.sets: dict[str, BackupSet] = {}
+        self.listed_with: object | None = None  # the client the list was last loaded with
         self.frame = ttk.Frame(app.notebook, name="backups", padding=2 * PAD)
         self.frame.columnconfigure(0, weight=1)
         self.frame.rowconfigure(1, weight=1)
@@ -75,6 +87,15 @@ class BackupsTab:
         ).pack(side="left", padx=PAD)
         self.message = Message(self.frame)
         self.message.label.grid(row=3, column=0, columnspan=2, sticky="w", pady=PAD)
+        # The notebook maps a tab's frame when it is selected: that is "shown".
+        self.frame.bind("<Map>", lambda _: self.shown())
+
+    def shown(self) -> None:
+        """The tab came into view: list the sets unless this connection listed them already."""
+        client = self.app.client
+        if client is not None and self.listed_with is not client:
+            self.listed_with = client
+            self.refresh()
 
     def selected(self) -> BackupSet | None:
         chosen = self.list.selection()
@@ -115,7 +136,7 @@ class BackupsTab:
         chosen = self.list.selection()
         self.list.delete(*self.list.get_children())
         self.sets = {s.backup_id: s for s in sets}
-        for backup in reversed(sets):  # newest first
+        for backup in sets:  # oldest first, as the API and `hrdata backups list` give them
             tables = (
                 f"broken: {backup.problem}"
                 if backup.problem
@@ -138,6 +159,8 @@ class BackupsTab:
             self.list.selection_set(keep)
         elif sets:
             self.list.selection_set(sets[-1].backup_id)
+        if sets:
+            self.list.see(self.list.selection()[-1])  # the newest, at the bottom, in view
 
     def take(self) -> None:
         client = self.app.require_client(self.message)
@@ -160,7 +183,7 @@ class BackupsTab:
                     self.list.selection_set(backup_id)
                     self.list.see(backup_id)
                     self.message.ok(
-                        f"Backup {backup_id} taken: {number(self.sets[backup_id].rows)} rows."
+                        f"Backup {backup_id} taken: {counted(self.sets[backup_id].rows, 'row')}."
                     )
 
             self.refresh(then=listed)
@@ -206,11 +229,11 @@ class BackupsTab:
             return
         rows = backup.tables[table].rows
         question = (
-            f"Replace every row of {table} with the {number(rows)} rows of backup "
+            f"Replace every row of {table} with the {counted(rows, 'row')} of backup "
             f"{backup.backup_id} (taken {moment(backup.created_at)})?\n\n"
             f"The rows {table} holds now will be gone; the restore is all-or-nothing."
         )
-        if not self.app.ask_yes_no(f"Restore {table}", question):
+        if not self.app.ask_yes_no(f"Restore {table}", question, yes=f"Restore {table}"):
             self.message.info("Restore cancelled: nothing was changed.")
             return
         self._busy(f"Restoring {table} from {backup.backup_id}…")
@@ -224,7 +247,7 @@ class BackupsTab:
                 restored = job.result.get("rows", {}).get(table, rows)
                 self.message.ok(
                     f"{table} restored from {backup.backup_id}: it now holds "
-                    f"{number(int(restored))} rows."
+                    f"{counted(int(restored), 'row')}."
                 )
             else:
                 self.message.error(f"The restore failed, nothing was changed: {job.error}")

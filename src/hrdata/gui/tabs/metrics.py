@@ -13,7 +13,7 @@ from hrdata.gui import chart
 from hrdata.gui.client import DepartmentsAboveMean, HiresByQuarter
 from hrdata.gui.export import save_csv
 from hrdata.gui.tasks import Task
-from hrdata.gui.widgets import PAD, Message, number, scrolled, tree
+from hrdata.gui.widgets import PAD, Message, counted, scrolled, tree
 
 if TYPE_CHECKING:
     from hrdata.gui.app import App
@@ -183,7 +183,7 @@ class MetricsTab:
             )
         total = sum(row.total for row in quarters.rows)
         self.quarters_title.configure(
-            text=f"Hires by quarter in {quarters.year} ({number(total)} hires)"
+            text=f"Hires by quarter in {quarters.year} ({counted(total, 'hire')})"
         )
         self.departments.delete(*self.departments.get_children())
         for department in above.rows:
@@ -229,6 +229,6 @@ class MetricsTab:
 
         def done(rows: int) -> None:
             what = "Hires by quarter" if which == "quarters" else "Departments above the mean"
-            self.message.ok(f"{what} in {year}: {number(rows)} rows saved to {target}.")
+            self.message.ok(f"{what} in {year}: {counted(rows, 'row')} saved to {target}.")
 
         self.app.tasks.start("export", work, on_done=done, on_error=self.message.error)

@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING
 from hrdata.gui.client import ClientError
 from hrdata.gui.tasks import Task
 from hrdata.gui.upload import Reject, Upload, UploadProgress, UploadResult
-from hrdata.gui.widgets import PAD, TABLE_NAMES, Message, number, scrolled, tree
+from hrdata.gui.widgets import PAD, TABLE_NAMES, Message, counted, number, scrolled, tree
 
 if TYPE_CHECKING:
     from hrdata.gui.app import App
+
+DETAIL_HINT = "Select a row, or point at it, to read it whole here."
 
 
 class UploadTab:
@@ -91,8 +93,40 @@ class UploadTab:
             },
         )
         scrolled(self.rejects, row=5)
+        # A reason list outgrows its column: the row under the pointer, else the selected one,
+        # is shown whole here, wrapped to the tab's width.
+        self.reject_rows: dict[str, Reject] = {}
+        self.detail = ttk.Label(
+            self.frame, name="detail", text=DETAIL_HINT, style="Hint.TLabel", justify="left"
+        )
+        self.detail.grid(row=6, column=0, columnspan=2, sticky="we", pady=(PAD, 0))
+        self.frame.bind(
+            "<Configure>", lambda e: self.detail.configure(wraplength=max(e.width - 4 * PAD, 200))
+        )
+        self.rejects.bind("<<TreeviewSelect>>", lambda _: self._show_detail(self._selected()))
+        self.rejects.bind("<Motion>", lambda e: self._show_detail(self.rejects.identify_row(e.y)))
+        self.rejects.bind("<Leave>", lambda _: self._show_detail(self._selected()))
         self.message = Message(self.frame)
-        self.message.label.grid(row=6, column=0, columnspan=2, sticky="w", pady=PAD)
+        self.message.label.grid(row=7, column=0, columnspan=2, sticky="w", pady=PAD)
+
+    def _selected(self) -> str:
+        chosen = self.rejects.selection()
+        return chosen[0] if chosen else ""
+
+    def _show_detail(self, row: str) -> None:
+        """Show the reject in table row `row` whole (its line, values, each reason on a line of
+        its own); with no such row, the hint."""
+        reject = self.reject_rows.get(row)
+        if reject is None:
+            self.detail.configure(text=DETAIL_HINT if self.reject_rows else "")
+            return
+        reasons = "\n".join(r.message for r in reject.reasons)
+        self.detail.configure(text=f"Line {reject.line}: {', '.join(reject.values)}\n{reasons}")
+
+    def _clear_rejects(self) -> None:
+        self.rejects.delete(*self.rejects.get_children())
+        self.reject_rows.clear()
+        self._show_detail("")
 
     def browse(self) -> None:
         chosen = self.app.ask_open_file()
@@ -135,7 +169,7 @@ class UploadTab:
             self.pending.configure(
                 text=f"An earlier upload stopped after batch {pending.batches_done} of "
                 f"{pending.batches_total} ({number(pending.rows_done)} of "
-                f"{number(pending.rows_total)} rows): Resume sends the rest."
+                f"{counted(pending.rows_total, 'row')}): Resume sends the rest."
             )
             self.resume_button.state(["!disabled"])
 
@@ -143,7 +177,7 @@ class UploadTab:
         upload = self._upload()
         if upload is None:
             return
-        self.rejects.delete(*self.rejects.get_children())
+        self._clear_rejects()
         self.rejects_title.configure(text="Rejected rows")
         self.progress.configure(value=0, maximum=1)
         self.progress_text.configure(text="Reading the file…")
@@ -176,7 +210,7 @@ class UploadTab:
         self.progress.configure(maximum=max(progress.rows_total, 1), value=progress.rows_done)
         self.progress_text.configure(
             text=f"Batch {progress.batches_done} of {progress.batches_total} · "
-            f"{number(progress.rows_done)} of {number(progress.rows_total)} rows · "
+            f"{number(progress.rows_done)} of {counted(progress.rows_total, 'row')} · "
             f"{number(progress.inserted)} inserted · {number(progress.skipped)} skipped · "
             f"{number(progress.rejected)} rejected"
         )
@@ -184,7 +218,7 @@ class UploadTab:
             self._add_reject(reject)
 
     def _add_reject(self, reject: Reject) -> None:
-        self.rejects.insert(
+        row = self.rejects.insert(
             "",
             "end",
             values=(
@@ -193,6 +227,9 @@ class UploadTab:
                 "; ".join(r.message for r in reject.reasons),
             ),
         )
+        self.reject_rows[row] = reject
+        if len(self.reject_rows) == 1:
+            self._show_detail("")
         self.rejects_title.configure(text=f"Rejected rows ({len(self.rejects.get_children())})")
 
     def _ended(self) -> None:
@@ -207,12 +244,13 @@ class UploadTab:
         if result.status == "cancelled":
             sent = result.batches_sent + result.batches_resumed
             self.message.info(
-                f"Cancelled after {sent} of {result.batches_total} batches. Resume sends the rest."
+                f"Cancelled after {sent} of {counted(result.batches_total, 'batch')}. "
+                "Resume sends the rest."
                 if self._can_resume()
                 else "Cancelled before any batch was sent."
             )
             return
-        self.rejects.delete(*self.rejects.get_children())
+        self._clear_rejects()
         for reject in result.rejects:
             self._add_reject(reject)
         self.rejects_title.configure(text=f"Rejected rows ({len(result.rejects)})")
@@ -221,7 +259,8 @@ class UploadTab:
             f" ({result.batches_resumed} sent before, not again)" if result.batches_resumed else ""
         )
         self.message.ok(
-            f"Done: {result.batches_total} batches{resumed}, {number(result.rows_total)} rows: "
+            f"Done: {counted(result.batches_total, 'batch')}{resumed}, "
+            f"{counted(result.rows_total, 'row')}: "
             f"{number(result.inserted)} inserted, {number(result.skipped)} skipped as already "
             f"present, {number(len(result.rejects))} rejected."
         )
