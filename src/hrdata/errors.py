@@ -34,6 +34,8 @@ class HrdataError(Exception):
 
     exit_code: ClassVar[int] = 1
     http_status: ClassVar[int] = 500
+    # Seconds after which trying again may succeed: the API answer's Retry-After, when set.
+    retry_after: int | None = None
 
 
 class UnknownTable(HrdataError):
@@ -85,6 +87,8 @@ class InvalidArgument(HrdataError):
 class DatabaseUnavailable(HrdataError):
     exit_code = 4
     http_status = 503
+    # The API tries an unreachable database again every quarter second, so a second is enough.
+    retry_after = 1
 
 
 class RequestTimedOut(DatabaseUnavailable):
