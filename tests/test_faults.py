@@ -53,7 +53,11 @@ def test_a_request_held_past_the_statement_timeout_is_503_and_writes_nothing(
             headers=as_role(tokens, "ingest"),
         )
 
-    assert (503, "request_timed_out") == (response.status_code, response.json()["error"]["type"])
+    assert (503, "request_timed_out", "1") == (
+        response.status_code,
+        response.json()["error"]["type"],
+        response.headers.get("retry-after"),
+    )
     assert "statement timeout" in response.json()["error"]["message"]
     assert 0 == count(db, "hired_employees")
 
@@ -208,7 +212,7 @@ def test_a_batch_cut_off_by_a_database_restart_is_all_or_nothing_and_its_retry_i
         f"{stack.base}/v1/tables/hired_employees/rows", json=batch(1, 500), headers=headers
     )
 
-    assert 503 == answers[0].status_code
+    assert (503, "1") == (answers[0].status_code, answers[0].headers.get("retry-after"))
     assert 0 == after_restart
     assert (200, 500, 200) == (retried.status_code, retried.json()["inserted"], again.status_code)
     assert 500 == stack.rows()
