@@ -5,7 +5,7 @@
   + SourceError               a source that cannot be read (missing, empty, S3 denied...)
   + SourceOutsideRoots        a source named through the API outside HRDATA_SOURCE_ROOTS (403)
   + ConfigurationError        settings that cannot work
-  + DatabaseUnavailable       PostgreSQL cannot be reached or was lost mid-run
+  + DatabaseUnavailable       PostgreSQL cannot be reached or was lost mid-run (503, Retry-After)
   + InvalidArgument           a command-line or request argument that makes no sense
   + NotAuthenticated          no API key, or one that is malformed, unknown, wrong or revoked
   + TooManyFailures           an address that presented wrong keys too often (429, Retry-After)
