@@ -5,7 +5,7 @@
   + SourceError               a source that cannot be read (missing, empty, S3 denied...)
   + SourceOutsideRoots        a source named through the API outside HRDATA_SOURCE_ROOTS (403)
   + ConfigurationError        settings that cannot work
-  + DatabaseUnavailable       PostgreSQL cannot be reached or was lost mid-run
+  + DatabaseUnavailable       PostgreSQL cannot be reached or was lost mid-run (503, Retry-After)
   + InvalidArgument           a command-line or request argument that makes no sense
   + NotAuthenticated          no API key, or one that is malformed, unknown, wrong or revoked
   + TooManyFailures           an address that presented wrong keys too often (429, Retry-After)
@@ -36,6 +36,8 @@ class HrdataError(Exception):
 
     exit_code: ClassVar[int] = 1
     http_status: ClassVar[int] = 500
+    # Seconds after which trying again may succeed: the API answer's Retry-After, when set.
+    retry_after: int | None = None
 
 
 class UnknownTable(HrdataError):
@@ -88,6 +90,8 @@ class InvalidArgument(HrdataError):
 class DatabaseUnavailable(HrdataError):
     exit_code = 4
     http_status = 503
+    # The API tries an unreachable database again every quarter second, so a second is enough.
+    retry_after = 1
 
 
 class RequestTimedOut(DatabaseUnavailable):

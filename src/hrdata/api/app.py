@@ -12,11 +12,11 @@ from contextlib import asynccontextmanager
 
 import psycopg
 from fastapi import FastAPI, Request, Response
-from psycopg_pool import ConnectionPool
 
 from hrdata import __version__
 from hrdata.api import errors
 from hrdata.api.body_limit import BodyLimit
+from hrdata.api.database import Database
 from hrdata.api.logs import request_id
 from hrdata.api.routes import (
     backups,
@@ -37,7 +37,6 @@ from hrdata.settings import Settings
 log = logging.getLogger("hrdata.api")
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_RECONNECT_GIVE_UP_SECONDS = 10.0
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -47,24 +46,8 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = database_url(settings)
         app.state.schema_ready = _init_schema(url, settings)
-        app.state.pool = ConnectionPool(
-            url,
-            min_size=1,
-            max_size=settings.pool_size,
-            timeout=settings.connect_timeout_seconds,
-            kwargs={
-                "application_name": "hrdata-api",
-                "connect_timeout": settings.connect_timeout_seconds,
-                # Bounds every request's statements (lock waits included), in milliseconds.
-                "options": f"-c statement_timeout={int(settings.statement_timeout_seconds * 1000)}",
-            },
-            check=ConnectionPool.check_connection,
-            # The pool retries a lost connection after 1, 2, 4, 8... s; giving up early lets the
-            # next request start afresh, so a long outage is followed by a quick recovery.
-            reconnect_timeout=_RECONNECT_GIVE_UP_SECONDS,
-            open=False,
-        )
-        app.state.pool.open(wait=False)
+        app.state.database = Database(url, settings)
+        app.state.database.open()
         stop_folding = threading.Event()
         folder = threading.Thread(
             target=counts.fold_until,
@@ -85,7 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
             stop_folding.set()
             if folder.is_alive():
                 folder.join()
-            app.state.pool.close()
+            app.state.database.close()
 
     app = FastAPI(
         title="hrdata",
