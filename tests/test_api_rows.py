@@ -368,3 +368,28 @@ def test_a_name_holding_a_control_character_is_rejected(
 
     assert ["control_character"] == [r["code"] for r in response.json()["rejected"][0]["reasons"]]
     assert 0 == count(db, "departments")
+
+
+def test_a_csv_body_with_its_header_in_another_order_is_read_by_name(
+    api: TestClient, ingest: dict[str, str], db: psycopg.Connection
+) -> None:
+    response = api.post(
+        "/v1/tables/departments/rows",
+        content=b"department,id\r\nSales,5\r\n",
+        headers={**ingest, "Content-Type": "text/csv"},
+    )
+
+    assert 1 == response.json()["inserted"], response.text
+    assert [(5, "Sales")] == db.execute("SELECT id, department FROM departments").fetchall()
+
+
+def test_a_csv_body_whose_header_lacks_a_column_is_a_422(
+    api: TestClient, ingest: dict[str, str]
+) -> None:
+    response = api.post(
+        "/v1/tables/departments/rows",
+        content=b"department\r\nSales\r\n",
+        headers={**ingest, "Content-Type": "text/csv"},
+    )
+
+    assert (422, "header_mismatch") == (response.status_code, response.json()["error"]["type"])

@@ -3,6 +3,7 @@
 * HrdataError                 every error below; carries an exit code (and, later, an HTTP status)
   + UnknownTable              a table name not in the data dictionary
   + SourceError               a source that cannot be read (missing, empty, S3 denied...)
+  + HeaderMismatch            a header line that lacks a column or names an unknown one
   + SourceOutsideRoots        a source named through the API outside HRDATA_SOURCE_ROOTS (403)
   + ConfigurationError        settings that cannot work
   + DatabaseUnavailable       PostgreSQL cannot be reached or was lost mid-run (503, Retry-After)
@@ -76,6 +77,13 @@ class SourceOutsideRoots(HrdataError):
             f"{source}: outside the source roots{why}; the API reads sources only under "
             f"HRDATA_SOURCE_ROOTS ({allowed}), after resolving symlinks and '..'"
         )
+
+
+class HeaderMismatch(HrdataError):
+    """A first line that is a header, but not one of the table's columns each once."""
+
+    exit_code = 2
+    http_status = 422
 
 
 class ConfigurationError(HrdataError):

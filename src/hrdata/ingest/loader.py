@@ -25,7 +25,7 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 from hrdata.dictionary import Table
-from hrdata.errors import HrdataError, InvalidArgument, Reason, SourceError
+from hrdata.errors import HeaderMismatch, HrdataError, InvalidArgument, Reason, SourceError
 from hrdata.ingest.csvfile import read_lines
 from hrdata.ingest.idset import IdSet
 from hrdata.ingest.rejects import RejectSpool, log_name, record_log, spool_file
@@ -190,6 +190,8 @@ def _load(
         except (OSError, EOFError, zlib.error) as exc:
             message = f"reading failed after {counter.count} bytes: {exc}"
             raise SourceError(source.name, message) from exc
+        except HeaderMismatch as exc:
+            raise SourceError(source.name, str(exc)) from None
         progress(counter.count)
     return result
 
