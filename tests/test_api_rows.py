@@ -393,3 +393,26 @@ def test_a_csv_body_whose_header_lacks_a_column_is_a_422(
     )
 
     assert (422, "header_mismatch") == (response.status_code, response.json()["error"]["type"])
+
+
+def test_rejected_rows_come_back_in_the_order_of_the_request(
+    api: TestClient, ingest: dict[str, str], db: psycopg.Connection, parents: None
+) -> None:
+    db.execute("INSERT INTO hired_employees VALUES (1, 'Stored', '2021-03-01T10:00:00Z', 1, 10)")
+    # Row 0 conflicts with a stored row (found while writing); row 2 fails its checks.
+    rows = [employee(1), employee(2), employee(3, job_id=99), employee(4)]
+
+    body = post(api, ingest, "hired_employees", rows).json()
+
+    assert [0, 2] == [r["index"] for r in body["rejected"]]
+
+
+@pytest.mark.parametrize("value", [-4, "-4", "-0", -(10**15)])
+def test_a_negative_id_is_out_of_range_in_the_dictionarys_bounds(
+    api: TestClient, ingest: dict[str, str], value: Any
+) -> None:
+    body = post(api, ingest, "departments", [{"id": value, "department": "Sales"}]).json()
+
+    reason = body["rejected"][0]["reasons"][0]
+    assert "out_of_range" == reason["code"]
+    assert reason["message"].endswith("is out of range: ids are integers from 1 to 2147483647")

@@ -78,7 +78,7 @@ def test_an_integer_of_thousands_of_digits_is_a_rejected_row_in_the_users_terms(
     response = send(api, tokens, body)
 
     reason = response.json()["rejected"][0]["reasons"][0]
-    assert ("out_of_range", "id has 5000 digits; ids are 1..2147483647") == (
+    assert ("out_of_range", "id has 5000 digits: ids are integers from 1 to 2147483647") == (
         reason["code"],
         reason["message"],
     )
