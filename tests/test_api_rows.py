@@ -416,3 +416,31 @@ def test_a_negative_id_is_out_of_range_in_the_dictionarys_bounds(
     reason = body["rejected"][0]["reasons"][0]
     assert "out_of_range" == reason["code"]
     assert reason["message"].endswith("is out of range: ids are integers from 1 to 2147483647")
+
+
+def test_a_department_named_like_another_id_is_rejected_as_name_taken(
+    api: TestClient, ingest: dict[str, str], db: psycopg.Connection
+) -> None:
+    db.execute("INSERT INTO departments VALUES (11, 'Legal')")
+
+    body = post(api, ingest, "departments", [{"id": 13, "department": "legal"}]).json()
+
+    reason = body["rejected"][0]["reasons"][0]
+    assert ("name_taken", "department 'legal' is already the name of id 11") == (
+        reason["code"],
+        reason["message"],
+    )
+    assert 1 == count(db, "departments")
+
+
+def test_concurrent_batches_naming_one_new_department_insert_it_once(
+    api: TestClient, ingest: dict[str, str], db: psycopg.Connection
+) -> None:
+    def send(i: int) -> Any:
+        return post(api, ingest, "departments", [{"id": 100 + i, "department": "Legal"}]).json()
+
+    with ThreadPoolExecutor(8) as pool:
+        bodies = list(pool.map(send, range(8)))
+
+    assert (1, 7) == (sum(b["inserted"] for b in bodies), sum(len(b["rejected"]) for b in bodies))
+    assert 1 == count(db, "departments")
