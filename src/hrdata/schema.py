@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from psycopg import sql
 
+from hrdata import sessions
 from hrdata.dictionary import BLANKS, CONTROL_RANGES, MAX_INTEGER, TABLES, Column, Table
 from hrdata.metrics import counts
 
@@ -113,6 +114,7 @@ BOOKKEEPING: dict[str, tuple[str, ...]] = {
         revoked_at timestamptz
     )""",
     ),
+    "report_sessions": sessions.DDL,
     "idempotency_keys": (
         """CREATE TABLE IF NOT EXISTS idempotency_keys (
         owner text NOT NULL,
