@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
@@ -80,6 +81,10 @@ def cli(ctx: click.Context) -> None:
         ctx.obj = load_settings()
     except ValidationError as exc:
         raise click.ClickException(f"invalid settings: {exc}") from exc
+    except SettingsError as exc:
+        # Most often a secret file this user may not read; the cause names the file.
+        cause = f": {exc.__cause__}" if exc.__cause__ else ""
+        raise click.ClickException(shown(f"cannot read settings: {exc}{cause}")) from exc
 
 
 def _settings() -> Settings:
