@@ -526,32 +526,31 @@ def report(year: int, mean_over: str, fmt: str | None, out: Path | None) -> None
     help="API processes; they share everything through PostgreSQL.",
 )
 def serve(host: str, port: int, workers: int) -> None:
-    """Run the REST API (OpenAPI docs at /docs) on the configured or embedded database."""
-    import os
+    """Run the REST API (OpenAPI docs at /docs) on the configured or embedded database.
 
-    import uvicorn
-
+    On the embedded database, stopping the service (Ctrl-C) stops that database too.
+    """
     from hrdata.api import logs
-    from hrdata.api.app import create_app
-    from hrdata.db import database_url
+    from hrdata.api.server import serve as run_service
 
     logs.configure()
-    settings = _settings()
-    if workers == 1:
-        app = create_app(settings)
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
-        return
-    # Start the embedded server (if any) once, here; the workers connect to its URL.
-    os.environ["HRDATA_DATABASE_URL"] = database_url(settings)
-    uvicorn.run(
-        "hrdata.api.app:app_from_environment",
-        factory=True,
-        workers=workers,
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-    )
+    create_key = f"{_invoked_as()} keys create --role admin --name me"
+
+    def announce(url: str) -> None:
+        # The one line for people (the logs are JSON on stderr).
+        _say(
+            f"hrdata is serving {url} (API docs: {url}/docs, report: {url}/reports); "
+            f"create a key with: {create_key}"
+        )
+
+    run_service(_settings(), host, port, workers, announce)
+
+
+def _invoked_as() -> str:
+    """How to run hrdata as this process was run: `.venv/bin/hrdata`, `python -m hrdata`..."""
+    name = click.get_current_context().find_root().info_name or "hrdata"
+    first = sys.argv[0]
+    return first if "/" in first and not first.endswith(".py") else name
 
 
 @cli.command()
