@@ -21,6 +21,7 @@ from hrdata.api.logs import request_id
 from hrdata.api.routes import (
     backups,
     health,
+    home,
     meta,
     metrics,
     migrations,
@@ -81,7 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
     app.middleware("http")(_request_context)
-    for module in (health, meta, rows, rejects, migrations, backups, metrics, reports):
+    for module in (home, health, meta, rows, rejects, migrations, backups, metrics, reports):
         app.include_router(module.router)
     return app
 
