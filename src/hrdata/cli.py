@@ -20,6 +20,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeR
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from hrdata.backup.codecs import CODECS, DEFAULT_CODEC
 from hrdata.dictionary import CONTROL_RANGES, HIRE_YEARS
 from hrdata.errors import HrdataError
 from hrdata.settings import Settings, load_settings
@@ -368,8 +369,8 @@ def keys_revoke(key_id: str) -> None:
 )
 @click.option(
     "--codec",
-    type=click.Choice(["null", "deflate", "zstandard", "snappy"]),
-    default="deflate",
+    type=click.Choice(CODECS),
+    default=DEFAULT_CODEC,
     show_default=True,
     help="AVRO block compression.",
 )

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import psycopg
 from psycopg import sql
 
-from hrdata.errors import DatabaseUnavailable
+from hrdata.errors import DatabaseUnavailable, first_line
 from hrdata.folders import ensure_folder
 from hrdata.schema import schema_changes
 from hrdata.settings import Settings
@@ -108,9 +108,8 @@ def connect(settings: Settings, *, autocommit: bool = False) -> psycopg.Connecti
             application_name="hrdata",
         )
     except psycopg.OperationalError as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DatabaseUnavailable(
-            f"cannot connect to PostgreSQL at {describe(url)}: {first_line}"
+            f"cannot connect to PostgreSQL at {describe(url)}: {first_line(exc)}"
         ) from exc
 
 

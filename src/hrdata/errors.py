@@ -32,6 +32,12 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of `exc`'s message, for a one-line log or error; its type when empty."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class HrdataError(Exception):
     """Base of every error hrdata raises on purpose."""
 

@@ -31,7 +31,7 @@ from hrdata.api.routes import (
 )
 from hrdata.auth import Authenticator
 from hrdata.db import database_url, init_schema
-from hrdata.errors import HrdataError
+from hrdata.errors import HrdataError, first_line
 from hrdata.metrics import counts
 from hrdata.settings import Settings
 
@@ -103,7 +103,7 @@ def _init_schema(url: str, settings: Settings) -> bool:
         return True
     except (psycopg.OperationalError, HrdataError) as exc:
         # Start anyway: /ready reports the database, and the schema is made on first use.
-        log.warning("database not ready at startup", extra={"error": str(exc).splitlines()[0]})
+        log.warning("database not ready at startup", extra={"error": first_line(exc)})
         return False
 
 
