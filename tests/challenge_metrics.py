@@ -32,11 +32,17 @@ def expected_quarters(year: int = 2021) -> list[QuarterRow]:
     for department, job, instant in valid_hires():
         if instant.year == year:
             counts[(department, job, (instant.month - 1) // 3 + 1)] += 1
-    pairs = sorted({(d, j) for d, j, _ in counts}, key=lambda p: (departments[p[0]], jobs[p[1]]))
+    pairs = sorted(
+        {(d, j) for d, j, _ in counts}, key=lambda p: (departments[p[0]], p[0], jobs[p[1]], p[1])
+    )
     return [
-        QuarterRow(departments[d], jobs[j], *(counts[(d, j, q)] for q in (1, 2, 3, 4)))
+        QuarterRow(d, departments[d], j, jobs[j], *(counts[(d, j, q)] for q in (1, 2, 3, 4)))
         for d, j in pairs
     ]
+
+
+def expected_hires(year: int = 2021) -> int:
+    return sum(1 for _, _, instant in valid_hires() if instant.year == year)
 
 
 def expected_mean(year: int = 2021, mean_over: str = "all") -> float:

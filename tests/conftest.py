@@ -118,3 +118,17 @@ def run(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
         return CliRunner().invoke(cli, list(args), env={**env, **extra_env})
 
     return invoke
+
+
+def insert_namesakes(conn: psycopg.Connection) -> None:
+    """Two departments called Legal (ids 11 and 13) and two jobs called Clerk (1 and 2), put in
+    with SQL (migrate and the API refuse such names): Legal 11 hired 3 Clerks 1 in Q1 of 2021,
+    Legal 13 2 Clerks 2 in Q2; Other (20) hired nobody. The mean over all is 5/3."""
+    conn.execute("INSERT INTO departments VALUES (11, 'Legal'), (13, 'Legal'), (20, 'Other')")
+    conn.execute("INSERT INTO jobs VALUES (1, 'Clerk'), (2, 'Clerk')")
+    conn.execute(
+        """INSERT INTO hired_employees VALUES
+        (1, 'a', '2021-01-05T10:00:00Z', 11, 1), (2, 'b', '2021-02-05T10:00:00Z', 11, 1),
+        (3, 'c', '2021-03-05T10:00:00Z', 11, 1), (4, 'd', '2021-04-05T10:00:00Z', 13, 2),
+        (5, 'e', '2021-05-05T10:00:00Z', 13, 2)"""
+    )

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from challenge_metrics import expected_above_mean, expected_mean, expected_quarters
-from conftest import CHALLENGE, as_role, count
+from conftest import CHALLENGE, as_role, count, insert_namesakes
 from hrdata.backup.sets import take_backup
 from hrdata.ingest.migrate import migrate
 from hrdata.settings import Settings
@@ -37,7 +37,8 @@ def get(api: TestClient, tokens: dict[str, str], path: str, **params: Any) -> An
 
 def quarter_rows(expected: list[Any]) -> list[dict[str, Any]]:
     return [
-        {"department": r.department, "job": r.job, "Q1": r.q1, "Q2": r.q2, "Q3": r.q3, "Q4": r.q4}
+        {"department_id": r.department_id, "department": r.department}
+        | {"job_id": r.job_id, "job": r.job, "Q1": r.q1, "Q2": r.q2, "Q3": r.q3, "Q4": r.q4}
         for r in expected
     ]
 
@@ -57,7 +58,9 @@ def test_departments_above_mean_match_the_export(
 ) -> None:
     body = get(api, tokens, ABOVE_MEAN, year=2021, mean_over=mean_over)
 
-    assert [asdict(r) for r in expected_above_mean(2021, mean_over)] == body["rows"]
+    assert [
+        asdict(r) | {"department_id": r.id} for r in expected_above_mean(2021, mean_over)
+    ] == body["rows"]
     assert expected_mean(2021, mean_over) == pytest.approx(body["mean"])
     assert mean_over == body["mean_over"]
 
@@ -100,9 +103,12 @@ def test_hires_by_quarter_as_csv(
 
     assert response.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(response.text)))
-    assert ["department", "job", "Q1", "Q2", "Q3", "Q4"] == rows[0]
+    header = ["department_id", "department", "job_id", "job", "Q1", "Q2", "Q3", "Q4"]
+    assert header == rows[0]
     expected = [
-        [r.department, r.job, *map(str, (r.q1, r.q2, r.q3, r.q4))] for r in expected_quarters(2021)
+        [str(r.department_id), r.department, str(r.job_id), r.job]
+        + [str(q) for q in (r.q1, r.q2, r.q3, r.q4)]
+        for r in expected_quarters(2021)
     ]
     assert expected == rows[1:]
     assert "1930" == response.headers["X-Data-Rows"]
@@ -114,8 +120,10 @@ def test_departments_above_mean_as_csv(
     response = api.get(ABOVE_MEAN, params={"format": "csv"}, headers=as_role(tokens, "read"))
 
     rows = list(csv.reader(io.StringIO(response.text)))
-    expected = [[str(r.id), r.department, str(r.hired)] for r in expected_above_mean(2021)]
-    assert [["id", "department", "hired"], *expected] == rows
+    expected = [
+        [str(r.id), str(r.id), r.department, str(r.hired)] for r in expected_above_mean(2021)
+    ]
+    assert [["id", "department_id", "department", "hired"], *expected] == rows
 
 
 def test_the_format_parameter_wins_over_the_accept_header(
@@ -257,7 +265,10 @@ def test_a_hire_in_the_last_year_the_dictionary_allows_is_counted_in_that_year(
 
     quarters = get(api, tokens, QUARTERS, year=9999)["rows"]
 
-    assert [{"department": "Sales", "job": "Clerk", "Q1": 0, "Q2": 0, "Q3": 0, "Q4": 1}] == quarters
+    assert [
+        {"department_id": 1, "department": "Sales", "job_id": 1, "job": "Clerk"}
+        | {"Q1": 0, "Q2": 0, "Q3": 0, "Q4": 1}
+    ] == quarters
     assert 1 == get(api, tokens, ABOVE_MEAN, year=9999)["mean"]
 
 
@@ -314,3 +325,45 @@ def test_json_answers_keep_the_names_as_stored(
     body = get(api, tokens, ABOVE_MEAN, year=2021)
 
     assert sorted(FORMULAS) == sorted(r["department"] for r in body["rows"])
+
+
+# --- departments and jobs that share a name ---------------------------------------------------
+
+
+@pytest.fixture
+def namesakes(db: psycopg.Connection) -> None:
+    insert_namesakes(db)
+
+
+def test_hires_by_quarter_keep_departments_and_jobs_sharing_a_name_apart(
+    api: TestClient, tokens: dict[str, str], namesakes: None
+) -> None:
+    rows = get(api, tokens, QUARTERS, year=2021)["rows"]
+
+    assert [
+        {"department_id": 11, "department": "Legal", "job_id": 1, "job": "Clerk"}
+        | {"Q1": 3, "Q2": 0, "Q3": 0, "Q4": 0},
+        {"department_id": 13, "department": "Legal", "job_id": 2, "job": "Clerk"}
+        | {"Q1": 0, "Q2": 2, "Q3": 0, "Q4": 0},
+    ] == rows
+
+
+def test_hires_by_quarter_csv_keeps_departments_and_jobs_sharing_a_name_apart(
+    api: TestClient, tokens: dict[str, str], namesakes: None
+) -> None:
+    rows = csv_rows(api, tokens, QUARTERS)
+
+    assert [("11", "Legal", "1", "Clerk", "3"), ("13", "Legal", "2", "Clerk", "0")] == [
+        (r["department_id"], r["department"], r["job_id"], r["job"], r["Q1"]) for r in rows
+    ]
+
+
+@pytest.mark.parametrize("as_csv", [False, True], ids=["json", "csv"])
+def test_departments_above_mean_keep_departments_sharing_a_name_apart(
+    api: TestClient, tokens: dict[str, str], namesakes: None, as_csv: bool
+) -> None:
+    rows = csv_rows(api, tokens, ABOVE_MEAN) if as_csv else get(api, tokens, ABOVE_MEAN)["rows"]
+
+    assert [("11", "11", "Legal", "3"), ("13", "13", "Legal", "2")] == [
+        (str(r["id"]), str(r["department_id"]), r["department"], str(r["hired"])) for r in rows
+    ]

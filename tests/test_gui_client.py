@@ -351,7 +351,8 @@ def test_metrics_are_those_of_the_original_export(
     above = client.departments_above_mean(2021, "all")
 
     assert [
-        QuarterRow(r.department, r.job, r.q1, r.q2, r.q3, r.q4) for r in expected_quarters()
+        QuarterRow(r.department_id, r.department, r.job_id, r.job, r.q1, r.q2, r.q3, r.q4)
+        for r in expected_quarters()
     ] == list(quarters.rows)
     assert [DepartmentRow(d.id, d.department, d.hired) for d in expected_above_mean()] == list(
         above.rows
@@ -367,12 +368,12 @@ def test_metrics_export_as_csv_with_a_header_row(
     quarters = client.hires_by_quarter_csv(2021).decode().splitlines()
     above = client.departments_above_mean_csv(2021, "hiring").decode().splitlines()
 
-    assert ("department,job,Q1,Q2,Q3,Q4", len(expected_quarters()) + 1) == (
+    assert ("department_id,department,job_id,job,Q1,Q2,Q3,Q4", len(expected_quarters()) + 1) == (
         quarters[0],
         len(quarters),
     )
-    assert ["id,department,hired"] + [
-        f"{d.id},{d.department},{d.hired}" for d in expected_above_mean(mean_over="hiring")
+    assert ["id,department_id,department,hired"] + [
+        f"{d.id},{d.id},{d.department},{d.hired}" for d in expected_above_mean(mean_over="hiring")
     ] == above
 
 
@@ -388,7 +389,10 @@ def test_metrics_export_saves_cells_that_start_a_formula_neutralised(
 
     assert (
         1,
-        ["department,job,Q1,Q2,Q3,Q4", '"\'=HYPERLINK(""http://evil"",""x"")",\'@SUM(A1),1,0,0,0'],
+        [
+            "department_id,department,job_id,job,Q1,Q2,Q3,Q4",
+            '1,"\'=HYPERLINK(""http://evil"",""x"")",1,\'@SUM(A1),1,0,0,0',
+        ],
     ) == (
         rows,
         target.read_text().splitlines(),

@@ -21,7 +21,7 @@ import pytest
 from click.testing import CliRunner
 from PIL import ImageGrab
 
-from conftest import CHALLENGE, count
+from conftest import CHALLENGE, count, insert_namesakes
 from hrdata.auth import Caller, create_key
 from hrdata.cli import cli
 from hrdata.gui import config
@@ -110,6 +110,14 @@ class Window:
     def show(self, tab: str) -> None:
         self.app.notebook.select(self.widget(f".app.tabs.{tab}"))
         self.root.update()
+
+    def show_metrics(self, year: str) -> Any:
+        """The Metrics tab shown for `year`, Show pressed and answered; its chart's canvas."""
+        self.show("metrics")
+        self.widget(".app.tabs.metrics.controls.year").set(year)
+        self.widget(".app.tabs.metrics.controls.show").invoke()
+        self.settle()
+        return self.widget(".app.tabs.metrics.panes.chart_frame.chart")
 
     def screenshot(self, name: str) -> Path:
         """The window as it is on the screen, saved as <test folder>/screenshots/<name>.png."""
@@ -400,17 +408,13 @@ def test_metrics_for_2021_show_the_api_answers_as_tables_and_a_chart(
     window: Window, server: str, admin: tuple[Caller, str], loaded: None
 ) -> None:
     window.connect(server, admin[1])
-    window.show("metrics")
-    window.widget(".app.tabs.metrics.controls.year").set("2021")
 
-    window.widget(".app.tabs.metrics.controls.show").invoke()
-    window.settle()
+    chart = window.show_metrics("2021")
     window.screenshot("metrics-2021")
 
     with ApiClient(server, admin[1]) as client:
         quarters = client.hires_by_quarter(2021)
         above = client.departments_above_mean(2021)
-    chart = window.widget(".app.tabs.metrics.panes.chart_frame.chart")
     labels = {chart.itemcget(i, "text") for i in chart.find_withtag("label")}
     assert [
         (r.department, r.job, str(r.q1), str(r.q2), str(r.q3), str(r.q4)) for r in quarters.rows
@@ -420,6 +424,26 @@ def test_metrics_for_2021_show_the_api_answers_as_tables_and_a_chart(
     )
     assert {r.department for r in quarters.rows} == labels
     assert len(chart.find_withtag("bar")) >= len(labels) and chart.find_withtag("mean")
+
+
+def test_metrics_keep_departments_and_jobs_sharing_a_name_apart_labelled_with_their_ids(
+    window: Window, server: str, admin: tuple[Caller, str], db: psycopg.Connection
+) -> None:
+    insert_namesakes(db)
+    window.connect(server, admin[1])
+
+    chart = window.show_metrics("2021")
+    window.screenshot("metrics-namesakes")
+
+    labels = [chart.itemcget(i, "text") for i in chart.find_withtag("label")]
+    assert [
+        ("Legal (#11)", "Clerk (#1)", "3", "0", "0", "0"),
+        ("Legal (#13)", "Clerk (#2)", "0", "2", "0", "0"),
+    ] == window.rows(".app.tabs.metrics.panes.tables.quarters")
+    assert [("11", "Legal (#11)", "3"), ("13", "Legal (#13)", "2")] == window.rows(
+        ".app.tabs.metrics.panes.tables.departments"
+    )
+    assert ["Legal (#11)", "Legal (#13)"] == labels
 
 
 def test_metrics_export_saves_the_api_csv_where_the_person_chose(

@@ -95,7 +95,7 @@ def test_quarters_follow_the_utc_instant(db: psycopg.Connection, small: None) ->
     hire(db, 1, 1, "2021-04-01T01:00:00+02:00")  # 2021-03-31T23:00Z: Q1
     hire(db, 2, 1, "2021-12-31T23:30:00-01:00")  # 2022-01-01T00:30Z: not 2021
 
-    assert [QuarterRow("A", "Clerk", 1, 0, 0, 0)] == hires_by_quarter(db, 2021)
+    assert [QuarterRow(1, "A", 1, "Clerk", 1, 0, 0, 0)] == hires_by_quarter(db, 2021)
 
 
 def test_counts_come_back_as_integers(db: psycopg.Connection, small: None) -> None:

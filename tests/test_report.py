@@ -12,6 +12,16 @@ import psycopg
 import pypdf
 import pytest
 
+from challenge_metrics import (
+    expected_above_mean,
+    expected_hires,
+    expected_mean,
+    expected_quarters,
+    read,
+)
+from conftest import CHALLENGE, insert_namesakes
+from hrdata.ingest.migrate import migrate
+from hrdata.metrics.labels import distinct_labels
 from hrdata.metrics.queries import (
     AgainstMean,
     DataState,
@@ -22,22 +32,36 @@ from hrdata.metrics.queries import (
     departments_against_mean,
     hires_by_quarter,
 )
-from hrdata.metrics.report import Report, build_report, render_html, render_login, render_pdf
+from hrdata.metrics.report import (
+    Report,
+    build_report,
+    mean_chart,
+    quarters_chart,
+    render_html,
+    render_login,
+    render_pdf,
+)
+from hrdata.settings import Settings
 
 HOSTILE = "<script>alert(1)</script>"
 
 
 class Page(HTMLParser):
-    """What a reader of the page sees: table body rows by table id, chart bars by chart id."""
+    """What a reader of the page sees: table body rows by table id, chart bars by chart id,
+    the cells of each `line` (a department's summary, the totals) by its id."""
 
     def __init__(self, html: str) -> None:
         super().__init__()
         self.rows: dict[str, list[list[str]]] = {}
         self.bars: dict[str, list[dict[str, str]]] = {}
+        self.lines: dict[str, list[str]] = {}
+        self.figures: dict[str, str] = {}  # the text of each headline paragraph, by id
         self.elements: dict[str, dict[str, str]] = {}
         self.texts: list[str] = []
         self._table: str | None = None
         self._chart: str | None = None
+        self._line: tuple[str, str] | None = None  # (id, tag)
+        self._figure: str | None = None
         self._in_body = False
         self._cell: list[str] | None = None
         self._in_style = False
@@ -48,7 +72,15 @@ class Page(HTMLParser):
         if "id" in attributes:
             self.elements[attributes["id"]] = {"tag": tag, **attributes}
         self._in_style = tag == "style"
-        if tag == "table":
+        if tag == "p" and attributes.get("id", "").startswith(("headline-", "no-hires")):
+            self._figure = attributes["id"]
+            self.figures[self._figure] = ""
+        if "line" in attributes.get("class", "").split() and "id" in attributes:
+            self._line = (attributes["id"], tag)
+            self.lines[attributes["id"]] = []
+        elif tag == "span" and self._line is not None:
+            self._cell = []
+        elif tag == "table":
             self._table = attributes.get("id")
             self.rows[self._table or ""] = []
         elif tag == "tbody":
@@ -65,7 +97,14 @@ class Page(HTMLParser):
 
     def handle_endtag(self, tag: str) -> None:
         self._in_style = False
-        if tag == "tbody":
+        if tag == "p":
+            self._figure = None
+        if self._line is not None and tag == "span" and self._cell is not None:
+            self.lines[self._line[0]].append("".join(self._cell).strip())
+            self._cell = None
+        elif self._line is not None and tag == self._line[1]:
+            self._line = None
+        elif tag == "tbody":
             self._in_body = False
         elif tag == "td" and self._cell is not None:
             self.rows[self._table or ""][-1].append("".join(self._cell).strip())
@@ -76,6 +115,8 @@ class Page(HTMLParser):
     def handle_data(self, data: str) -> None:
         if not self._in_style:
             self.texts.append(data)
+        if self._figure is not None:
+            self.figures[self._figure] += data
         if self._cell is not None:
             self._cell.append(data)
 
@@ -89,17 +130,19 @@ def report(
     quarters: list[QuarterRow] | None = None,
     year: int = 2021,
     mean_over: MeanOver = "all",
+    previous_hires: int | None = 8,
 ) -> Report:
-    """A report as `build_report` would make it; the mean and `above` follow the metric's rule."""
+    """A report as `build_report` would make it; the mean and `above` follow the metric's rule.
+    The year before hired 8 (the default year hires 10)."""
     if departments is None:
         departments = [(1, "Accounting", 3), (2, "Søren's Sales", 6), (3, "Łukasz Lab", 1)]
         departments.append((4, "Zero Team", 0))
     if quarters is None:
         quarters = [
-            QuarterRow("Accounting", "Clerk", 1, 0, 1, 0),
-            QuarterRow("Accounting", "Manager", 0, 1, 0, 0),
-            QuarterRow("Søren's Sales", "Seller", 2, 2, 1, 1),
-            QuarterRow("Łukasz Lab", "Analyst", 0, 0, 0, 1),
+            QuarterRow(1, "Accounting", 1, "Clerk", 1, 0, 1, 0),
+            QuarterRow(1, "Accounting", 2, "Manager", 0, 1, 0, 0),
+            QuarterRow(2, "Søren's Sales", 3, "Seller", 2, 2, 1, 1),
+            QuarterRow(3, "Łukasz Lab", 4, "Analyst", 0, 0, 0, 1),
         ]
     rows = sorted((DepartmentRow(*d) for d in departments), key=lambda d: (-d.hired, d.id))
     pool = [d.hired for d in rows if mean_over == "all" or d.hired]
@@ -107,7 +150,8 @@ def report(
     above = [d for d in rows if mean is not None and d.hired > mean]
     state = DataState(1930, 12, 183, datetime(2024, 5, 2, 10, 0, tzinfo=UTC))
     generated = datetime(2024, 5, 3, 8, 30, tzinfo=UTC)
-    return Report(year, mean_over, quarters, AgainstMean(mean, rows, above), state, generated)
+    against = AgainstMean(mean, rows, above)
+    return Report(year, mean_over, quarters, against, state, generated, previous_hires)
 
 
 def page(source: Report | None = None, controls: bool = False) -> Page:
@@ -150,13 +194,37 @@ def test_html_report_names_the_mean_over_hiring_departments() -> None:
     assert "mean over departments that hired in 2021" in text
 
 
-def test_quarters_table_lists_every_row_in_the_given_order() -> None:
-    source = report()
+def test_each_departments_jobs_are_listed_in_the_given_order_with_their_totals() -> None:
+    seen = page(report())
 
-    expected = [
-        [r.department, r.job, str(r.q1), str(r.q2), str(r.q3), str(r.q4)] for r in source.quarters
-    ]
-    assert expected == page(source).rows["hires-by-quarter"]
+    assert {
+        "jobs-1": [["Clerk", "1", "0", "1", "0", "2"], ["Manager", "0", "1", "0", "0", "1"]],
+        "jobs-2": [["Seller", "2", "2", "1", "1", "6"]],
+        "jobs-3": [["Analyst", "0", "0", "0", "1", "1"]],
+    } == {table: rows for table, rows in seen.rows.items() if table.startswith("jobs-")}
+
+
+def test_each_department_line_shows_the_subtotal_of_its_jobs_per_quarter() -> None:
+    seen = page(report())
+
+    assert [
+        ["Accounting", "1", "1", "1", "0", "3"],
+        ["Søren's Sales", "2", "2", "1", "1", "6"],
+        ["Łukasz Lab", "0", "0", "0", "1", "1"],
+    ] == [seen.lines[f"department-{key}"] for key in (1, 2, 3)]
+
+
+def test_the_totals_line_adds_up_every_department() -> None:
+    assert ["All departments", "3", "3", "2", "2", "10"] == page().lines["hires-total"]
+
+
+def test_departments_open_to_their_jobs_without_javascript_and_start_closed() -> None:
+    html = render_html(report())
+    seen = Page(html)
+
+    assert 3 == html.count('<details class="department"') == html.count('<summary class="line"')
+    assert "<details open" not in html and " open>" not in html
+    assert all(seen.elements[f"department-{key}"]["tag"] == "summary" for key in (1, 2, 3))
 
 
 def test_above_mean_table_lists_only_departments_above_the_mean_most_first() -> None:
@@ -171,6 +239,49 @@ def test_mean_value_is_shown_with_the_above_mean_table() -> None:
 
     assert html.index('id="mean"') < html.index('<table id="departments-above-mean"')
     assert "Mean: 2.50 hires per department" in Page(html).text()
+
+
+# --- HTML: headline --------------------------------------------------------------------------
+
+
+def figures(seen: Page) -> dict[str, str]:
+    """The headline's figures by id, each as its text reads."""
+    return {k: " ".join(v.split()) for k, v in seen.figures.items() if k.startswith("headline-")}
+
+
+def test_headline_gives_hires_departments_above_the_mean_and_the_change() -> None:
+    assert {
+        "headline-hires": "10 hires in 2021",
+        "headline-above": "2 of 4 departments hired more than the mean, 2.50 per department",
+        "headline-change": "+2 against 2020 (8 hires, +25.0%)",
+    } == figures(page())
+
+
+def test_headline_change_says_when_the_year_before_had_no_hires() -> None:
+    assert (
+        "+10 against 2020, which had no hires"
+        == figures(page(report(previous_hires=0)))["headline-change"]
+    )
+
+
+def test_headline_change_says_when_no_year_comes_before() -> None:
+    assert (
+        "n/a no year before 1 to compare with"
+        == figures(page(report(year=1, previous_hires=None)))["headline-change"]
+    )
+
+
+def test_headline_of_a_year_without_hires_says_so_then_the_fall() -> None:
+    seen = page(report(departments=[(1, "Accounting", 0)], quarters=[], previous_hires=1))
+
+    assert "No hires in 2021" == " ".join(seen.figures["no-hires"].split())
+    assert {"headline-change": "-1 against 2020 (1 hire, -100.0%)"} == figures(seen)
+
+
+def test_headline_comes_before_the_charts_and_tables() -> None:
+    html = render_html(report())
+
+    assert html.index('id="headline"') < html.index("<svg") < html.index('id="hires-by-quarter"')
 
 
 # --- HTML: charts ----------------------------------------------------------------------------
@@ -224,6 +335,32 @@ def test_mean_chart_draws_a_dashed_line_labelled_with_the_mean() -> None:
 
 
 @pytest.mark.parametrize("chart", ["chart-quarters", "chart-mean"])
+def test_each_chart_is_also_drawn_narrow_with_the_same_bars_and_names_above_them(
+    chart: str,
+) -> None:
+    seen = page()
+    html = render_html(report())
+    narrow = html[html.index(f'<svg id="{chart}-narrow"') :]
+    narrow = narrow[: narrow.index("</svg>")]
+
+    assert seen.bars[chart] == seen.bars[f"{chart}-narrow"]
+    assert "400" == seen.elements[f"{chart}-narrow"]["width"]
+    assert '<g class="names">' in narrow
+
+
+def test_a_total_that_would_run_into_the_mean_line_is_written_past_it() -> None:
+    # Hires 10, 4, 3, 3, 1: the mean 4.2 sits just after the bar of 4, where its total goes.
+    hires = [(1, "A", 10), (2, "B", 4), (3, "C", 3), (4, "D", 3), (5, "E", 1)]
+    chart = mean_chart(report(departments=hires))
+    mean_x = chart.scale.x(4.2)
+    bar = next(b for b in chart.bars if b.key == 2)
+
+    assert bar.end < mean_x < bar.end + 5 + 7 + 4
+    assert bar.total_x > mean_x
+    assert all(b.total_x == b.end + 5 for b in chart.bars if b.key != 2)
+
+
+@pytest.mark.parametrize("chart", ["chart-quarters", "chart-mean"])
 def test_charts_are_labelled_images(chart: str) -> None:
     svg = page().elements[chart]
 
@@ -238,13 +375,14 @@ def test_charts_are_labelled_images(chart: str) -> None:
 def test_hostile_names_appear_as_text_not_markup() -> None:
     source = report(
         departments=[(1, HOSTILE, 2), (2, "B & C", 0)],
-        quarters=[QuarterRow(HOSTILE, f"{HOSTILE} job", 1, 1, 0, 0)],
+        quarters=[QuarterRow(1, HOSTILE, 1, f"{HOSTILE} job", 1, 1, 0, 0)],
     )
     html = render_html(source)
     seen = Page(html)
 
     assert "<script" not in html
-    assert [[HOSTILE, f"{HOSTILE} job", "1", "1", "0", "0"]] == seen.rows["hires-by-quarter"]
+    assert [[f"{HOSTILE} job", "1", "1", "0", "0", "2"]] == seen.rows["jobs-1"]
+    assert HOSTILE == seen.lines["department-1"][0]
     assert [["1", HOSTILE, "2"]] == seen.rows["departments-above-mean"]
     assert HOSTILE == seen.bars["chart-mean"][0]["data-department"]
 
@@ -278,21 +416,19 @@ def test_controls_choose_year_and_mean_and_sign_out() -> None:
     assert "Sign out</button>" in html
 
 
-def test_year_without_hires_says_so_instead_of_charts() -> None:
-    empty = page(report(departments=[(1, "Accounting", 0)], quarters=[], year=2030))
+def test_year_without_hires_says_so_in_every_section_instead_of_bare_tables() -> None:
+    html = render_html(report(departments=[(1, "Accounting", 0)], quarters=[], year=2030))
+    empty = Page(html)
 
     assert "p" == empty.elements["no-hires"]["tag"]
-    assert "No hires in 2030" in empty.text()
-    assert {} == empty.bars
-    assert [] == empty.rows["hires-by-quarter"]
-    assert [] == empty.rows["departments-above-mean"]
+    assert html.count("<section") == html.count("No hires in 2030") == 4
+    assert ({}, {}, {}) == (empty.bars, empty.rows, empty.lines)
 
 
 def test_report_on_an_empty_database_renders() -> None:
     empty = page(report(departments=[], quarters=[]))
 
     assert "No hires in 2021" in empty.text()
-    assert "none (no department to average over)" in empty.text()
 
 
 # --- sign-in page ---------------------------------------------------------------------------
@@ -360,7 +496,7 @@ def test_pdf_replaces_characters_its_font_lacks_instead_of_failing() -> None:
 
 
 def test_pdf_repeats_the_quarters_table_heading_on_every_page() -> None:
-    many = [QuarterRow("Accounting", f"Job {n:03}", 1, 0, 0, 0) for n in range(300)]
+    many = [QuarterRow(1, "Accounting", n, f"Job {n:03}", 1, 0, 0, 0) for n in range(300)]
     pages = pdf_text(report(departments=[(1, "Accounting", 300)], quarters=many))
 
     assert 3 <= len(pages)
@@ -368,10 +504,43 @@ def test_pdf_repeats_the_quarters_table_heading_on_every_page() -> None:
     assert all(f"Job {n:03}" in " ".join(pages) for n in range(300))
 
 
-def test_pdf_of_a_year_without_hires_says_so() -> None:
-    text = pdf_text(report(departments=[(1, "Accounting", 0)], quarters=[], year=2030))
+def test_pdf_of_a_year_without_hires_says_so_in_every_section() -> None:
+    pages = pdf_text(report(departments=[(1, "Accounting", 0)], quarters=[], year=2030))
 
-    assert "No hires in 2030" in text[0]
+    assert 1 == len(pages)
+    assert 3 == pages[0].count("No hires in 2030")  # the headline, the summary, the appendix
+    assert "Q1" not in pages[0]
+
+
+def test_pdf_reads_headline_charts_summary_then_the_appendix_on_pages_of_its_own() -> None:
+    pages = pdf_text(report())
+    text = " ".join(pages)
+    parts = [
+        "10 hires in 2021",
+        "Employees hired per department, by quarter",
+        "Employees hired per department against the mean",
+        "Departments above the mean",
+        "Appendix: hires by department and job in 2021",
+    ]
+
+    assert sorted(text.index(part) for part in parts) == [text.index(part) for part in parts]
+    appendix = next(n for n, p in enumerate(pages) if "Appendix" in p)
+    assert 0 < appendix
+    assert pages[appendix].startswith("Appendix: hires by department and job in 2021")
+    assert "Departments above the mean" not in " ".join(pages[appendix:])
+
+
+def test_pdf_appendix_gives_each_departments_subtotal_and_a_totals_row() -> None:
+    text = " ".join(pdf_text(report()))
+
+    for line in (
+        "Accounting subtotal 1 1 1 0 3",
+        "Søren's Sales subtotal 2 2 1 1 6",
+        "Łukasz Lab subtotal 0 0 0 1 1",
+        "All departments total 3 3 2 2 10",
+    ):
+        assert line in text
+    assert text.index("Accounting Manager") < text.index("Accounting subtotal")
 
 
 # --- build_report ---------------------------------------------------------------------------
@@ -419,3 +588,126 @@ def test_build_report_stamps_the_time_in_utc(db: psycopg.Connection, hires: None
 
     assert UTC == built.generated_at.tzinfo
     assert before <= built.generated_at <= datetime.now(UTC)
+
+
+# --- departments and jobs that share a name -------------------------------------------------
+
+
+@pytest.fixture
+def namesakes(db: psycopg.Connection) -> None:
+    insert_namesakes(db)
+
+
+def test_a_name_gets_its_id_only_when_another_id_shares_it() -> None:
+    labels = distinct_labels([(11, "Legal"), (13, " legal "), (20, "Other")])
+
+    assert {11: "Legal (#11)", 13: " legal  (#13)", 20: "Other"} == labels
+
+
+@pytest.mark.parametrize("chart", ["chart-quarters", "chart-mean"])
+def test_departments_sharing_a_name_get_a_bar_each_labelled_with_their_ids(
+    db: psycopg.Connection, namesakes: None, chart: str
+) -> None:
+    bars = page(build_report(db, 2021)).bars[chart]
+
+    assert [("11", "Legal (#11)", "3"), ("13", "Legal (#13)", "2"), ("20", "Other", "0")] == [
+        (bar["data-department-id"], bar["data-department"], bar["data-hired"]) for bar in bars
+    ]
+
+
+def test_tables_show_departments_and_jobs_sharing_a_name_as_rows_of_their_own(
+    db: psycopg.Connection, namesakes: None
+) -> None:
+    seen = page(build_report(db, 2021))
+
+    assert [
+        ("Legal (#11)", [["Clerk (#1)", "3", "0", "0", "0", "3"]]),
+        ("Legal (#13)", [["Clerk (#2)", "0", "2", "0", "0", "2"]]),
+    ] == [(seen.lines[f"department-{key}"][0], seen.rows[f"jobs-{key}"]) for key in (11, 13)]
+    assert [["11", "Legal (#11)", "3"], ["13", "Legal (#13)", "2"]] == seen.rows[
+        "departments-above-mean"
+    ]
+
+
+def test_pdf_labels_departments_sharing_a_name_with_their_ids(
+    db: psycopg.Connection, namesakes: None
+) -> None:
+    text = " ".join(pdf_text(build_report(db, 2021)))
+
+    assert "Legal (#11)" in text
+    assert "Legal (#13)" in text
+
+
+def test_a_long_shared_name_is_shortened_in_a_chart_but_keeps_its_id() -> None:
+    name = "Department of Very Long Names and More"
+    source = report(departments=[(1, name, 1), (2, name, 1)], quarters=[])
+
+    labels = [bar.label for bar in quarters_chart(source).bars]
+
+    assert ["Department of Very Long… (#1)", "Department of Very Long… (#2)"] == labels
+
+
+# --- the headline and the breakdown on the original export ----------------------------------
+
+
+@pytest.fixture
+def export(settings: Settings, db: psycopg.Connection) -> None:
+    migrate(settings, [str(CHALLENGE)])
+
+
+def test_headline_on_the_export_matches_the_independent_count(
+    db: psycopg.Connection, export: None
+) -> None:
+    hires, mean, above = expected_hires(2021), expected_mean(2021), expected_above_mean(2021)
+    departments = len(read("departments.csv"))
+
+    assert {
+        "headline-hires": f"{hires:,} hires in 2021",
+        "headline-above": f"{len(above)} of {departments} departments hired more than the mean, "
+        f"{mean:.2f} per department",
+        "headline-change": f"+{hires:,} against 2020, which had no hires",
+    } == figures(page(build_report(db, 2021)))
+    assert "1,644 hires in 2021" == figures(page(build_report(db, 2021)))["headline-hires"]
+
+
+def test_headline_change_on_the_export_is_against_the_year_before(
+    db: psycopg.Connection, export: None
+) -> None:
+    before, after = expected_hires(2021), expected_hires(2022)
+
+    change = (
+        f"{after - before:+,} against 2021 ({before:,} hires, {(after - before) / before:+.1%})"
+    )
+    assert change == figures(page(build_report(db, 2022)))["headline-change"]
+
+
+def summed(label: str, rows: list[QuarterRow]) -> list[str]:
+    """A breakdown line as the page shows it: the label, each quarter's sum, their total."""
+    quarters = [sum(r.quarters[q] for r in rows) for q in range(4)]
+    return [label] + [f"{n:,}" for n in (*quarters, sum(quarters))]
+
+
+def test_subtotals_and_totals_on_the_export_add_up_the_independent_counts(
+    db: psycopg.Connection, export: None
+) -> None:
+    expected = expected_quarters(2021)
+    by_department: dict[int, list[QuarterRow]] = {}
+    for row in expected:
+        by_department.setdefault(row.department_id, []).append(row)
+
+    seen = page(build_report(db, 2021))
+
+    assert [summed(rows[0].department, rows) for rows in by_department.values()] == [
+        seen.lines[f"department-{key}"] for key in by_department
+    ]
+    assert summed("All departments", expected) == seen.lines["hires-total"]
+    assert len(expected) == sum(len(seen.rows[f"jobs-{key}"]) for key in by_department)
+
+
+def test_pdf_on_the_export_ends_with_the_appendix_totals_row(
+    db: psycopg.Connection, export: None
+) -> None:
+    last = pdf_text(build_report(db, 2021))[-1]
+
+    total = " ".join(summed("All departments", expected_quarters(2021)))
+    assert total.replace("All departments", "All departments total") in last

@@ -71,8 +71,11 @@ def test_the_report_page_shows_both_tables_and_charts_after_signing_in(
     quarters = expected_quarters(2021)
     above = expected_above_mean(2021)
     assert len(quarters) == page.locator("#hires-by-quarter tbody tr").count()
-    first = page.locator("#hires-by-quarter tbody tr").first.locator("td").all_inner_texts()
-    assert [quarters[0].department, quarters[0].job] == first[:2]
+    first = page.locator("#hires-by-quarter tbody tr").first.locator("td").all_text_contents()
+    assert quarters[0].job == first[0]
+    assert (
+        quarters[0].department == page.locator("#hires-by-quarter summary .name").first.inner_text()
+    )
     assert [str(r.id) for r in above] == [
         row.locator("td").first.inner_text()
         for row in page.locator("#departments-above-mean tbody tr").all()
@@ -155,3 +158,48 @@ def test_the_page_offers_the_same_report_as_a_pdf(
 
     assert "hrdata-report-2021.pdf" == saved.name
     assert saved.read_bytes().startswith(b"%PDF")
+
+
+def test_a_department_opens_to_its_jobs_when_its_line_is_clicked(
+    page: Page, service: str, db: psycopg.Connection
+) -> None:
+    sign_in(page, service, create_key(db, "read", "browser")[1])
+    first, last = expected_quarters(2021)[0], expected_quarters(2021)[-1]
+    jobs = page.locator(f"#jobs-{first.department_id} tbody tr")
+    closed = jobs.first.is_visible()
+
+    page.click(f"#department-{first.department_id}")
+
+    assert (False, True) == (closed, jobs.first.is_visible())
+    assert not page.locator(f"#jobs-{last.department_id} tbody tr").first.is_visible()
+
+
+@pytest.fixture
+def phone(browser: Browser) -> Iterator[Page]:
+    """A page 420 CSS pixels wide, as a phone shows it."""
+    context = browser.new_context(viewport={"width": 420, "height": 900})
+    yield context.new_page()
+    context.close()
+
+
+def test_at_420_px_wide_the_page_has_no_horizontal_overflow(
+    phone: Page, service: str, db: psycopg.Connection, tmp_path: Path
+) -> None:
+    sign_in(phone, service, create_key(db, "read", "browser")[1])
+    phone.click("#hires-by-quarter summary >> nth=0")  # a department open: its jobs fit too
+
+    phone.screenshot(path=str(tmp_path / "report-420.png"), full_page=True)
+
+    assert phone.evaluate("document.documentElement.scrollWidth") <= 420
+
+
+def test_at_420_px_wide_the_charts_are_drawn_narrow_at_a_readable_size(
+    phone: Page, service: str, db: psycopg.Connection
+) -> None:
+    sign_in(phone, service, create_key(db, "read", "browser")[1])
+
+    for chart in ("chart-quarters", "chart-mean"):
+        narrow = phone.locator(f"#{chart}-narrow")
+        box = narrow.bounding_box()
+        assert (False, True) == (phone.locator(f"#{chart}").is_visible(), narrow.is_visible())
+        assert box is not None and box["width"] / 400 >= 0.85  # 12 px text shows at 10 px or more

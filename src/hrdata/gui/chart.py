@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from tkinter import font as tkfont
 
 from hrdata.gui.client import DepartmentsAboveMean, HiresByQuarter
+from hrdata.metrics.labels import distinct_labels
 
 QUARTER_COLOURS = ("#1f5f8b", "#3b8fc4", "#7bb8de", "#b9daf0")
 MEAN_COLOUR = "#c0392b"
@@ -18,6 +19,9 @@ GRID_COLOUR = "#e3e3e3"
 
 @dataclass(frozen=True)
 class DepartmentBar:
+    """One department's bar, keyed by its id; `department` is its label (see labels.py)."""
+
+    department_id: int
     department: str
     quarters: tuple[int, int, int, int]
     above_mean: bool
@@ -27,18 +31,31 @@ class DepartmentBar:
         return sum(self.quarters)
 
 
+def department_labels(quarters: HiresByQuarter, above: DepartmentsAboveMean) -> dict[int, str]:
+    """The label of each department the two answers name, by id: a shared name gets its id."""
+    named = [(r.department_id, r.department) for r in quarters.rows]
+    return distinct_labels(named + [(d.id, d.department) for d in above.rows])
+
+
+def job_labels(quarters: HiresByQuarter) -> dict[int, str]:
+    """The label of each job the answer names, by id, as `department_labels`."""
+    return distinct_labels((r.job_id, r.job) for r in quarters.rows)
+
+
 def department_bars(quarters: HiresByQuarter, above: DepartmentsAboveMean) -> list[DepartmentBar]:
-    """Per department, hires by quarter summed over jobs; most hires first, then by name."""
-    sums: dict[str, list[int]] = {}
+    """Per department id, hires by quarter summed over jobs; most hires first, then by label."""
+    sums: dict[int, list[int]] = {}
     for row in quarters.rows:
-        entry = sums.setdefault(row.department, [0, 0, 0, 0])
+        entry = sums.setdefault(row.department_id, [0, 0, 0, 0])
         for i, value in enumerate((row.q1, row.q2, row.q3, row.q4)):
             entry[i] += value
-    chosen = {d.department for d in above.rows}
+    labels = department_labels(quarters, above)
+    chosen = {d.id for d in above.rows}
     bars = [
-        DepartmentBar(name, (q[0], q[1], q[2], q[3]), name in chosen) for name, q in sums.items()
+        DepartmentBar(key, labels[key], (q[0], q[1], q[2], q[3]), key in chosen)
+        for key, q in sums.items()
     ]
-    return sorted(bars, key=lambda b: (-b.total, b.department))
+    return sorted(bars, key=lambda b: (-b.total, b.department, b.department_id))
 
 
 def placeholder(canvas: tk.Canvas, text: str) -> None:

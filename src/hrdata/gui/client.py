@@ -400,10 +400,8 @@ def _batch_result(body: dict[str, Any]) -> BatchResult:
 
 
 def _hires(body: dict[str, Any]) -> HiresByQuarter:
-    rows = tuple(
-        QuarterRow(r["department"], r["job"], r["Q1"], r["Q2"], r["Q3"], r["Q4"])
-        for r in body["rows"]
-    )
+    columns = ("department_id", "department", "job_id", "job", "Q1", "Q2", "Q3", "Q4")
+    rows = tuple(QuarterRow(*(r[c] for c in columns)) for r in body["rows"])
     return HiresByQuarter(year=body["year"], rows=rows)
 
 

@@ -3,6 +3,7 @@
 Both read the year's hires per quarter, department and job from `counts.CURRENT` (kept by
 triggers, exact at every commit); `counts.RECOUNTED` gives the same relation from the rows
 themselves, which the tests use to prove the two agree. Quarters are those of the UTC instant.
+Rows are keyed by ids, never by names: two departments (or jobs) with one name stay two rows.
 Names sort by code point (COLLATE "C"), the same order on every server whatever its locale.
 """
 
@@ -37,11 +38,17 @@ pairs AS (
     GROUP BY department_id, job_id
     HAVING sum(hires) > 0
 )
-SELECT d.department, j.job, p.q1, p.q2, p.q3, p.q4
+SELECT p.department_id, d.department, p.job_id, j.job, p.q1, p.q2, p.q3, p.q4
 FROM pairs p
 JOIN departments d ON d.id = p.department_id
 JOIN jobs j ON j.id = p.job_id
-ORDER BY d.department COLLATE "C", j.job COLLATE "C", d.id, j.id
+ORDER BY d.department COLLATE "C", d.id, j.job COLLATE "C", j.id
+"""
+
+# Everyone hired in the year: the total both metrics split up (the report's headline).
+HIRES_IN_YEAR = """
+WITH c AS ({counts})
+SELECT coalesce(sum(hires), 0)::bigint FROM c
 """
 
 # Every department with its hires in the year and the mean; `above` is the metric's rule.
@@ -64,12 +71,20 @@ ORDER BY hired DESC, id
 
 @dataclass(frozen=True)
 class QuarterRow:
+    """One department and job's hires in each quarter; the ids are the row's key."""
+
+    department_id: int
     department: str
+    job_id: int
     job: str
     q1: int
     q2: int
     q3: int
     q4: int
+
+    @property
+    def quarters(self) -> tuple[int, int, int, int]:
+        return (self.q1, self.q2, self.q3, self.q4)
 
     @property
     def total(self) -> int:
@@ -78,6 +93,8 @@ class QuarterRow:
 
 @dataclass(frozen=True)
 class DepartmentRow:
+    """One department's hires in the year; `id` is the row's key."""
+
     id: int
     department: str
     hired: int
@@ -108,6 +125,12 @@ def hires_by_quarter(
     """Hires per department and job in `year`, split by quarter; only pairs that hired."""
     query = HIRES_BY_QUARTER.format(counts=source)
     return [QuarterRow(*row) for row in conn.execute(query, {"year": year})]
+
+
+def hires_in_year(conn: psycopg.Connection, year: int, source: str = counts.CURRENT) -> int:
+    """How many were hired in `year` (UTC), all departments and jobs together."""
+    row = conn.execute(HIRES_IN_YEAR.format(counts=source), {"year": year}).fetchone()
+    return int(row[0]) if row else 0
 
 
 def departments_against_mean(

@@ -3,6 +3,8 @@
 Both outputs draw the same two SVG charts, built here from the query results: the HTML page
 inlines them, the PDF embeds them through fpdf2's SVG support. Names are user data: the
 templates autoescape everything, and the SVG is rendered by the same autoescaping templates.
+Bars and rows are keyed by department and job id, so two departments with one name never
+merge; such a name is shown with its id (`labels.distinct_labels`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from fpdf.fonts import TTFFont
 from markupsafe import Markup
 
 from hrdata.dictionary import HIRE_YEARS
+from hrdata.metrics.labels import distinct_labels
 from hrdata.metrics.queries import (
     AgainstMean,
     DataState,
@@ -31,6 +34,7 @@ from hrdata.metrics.queries import (
     data_state,
     departments_against_mean,
     hires_by_quarter,
+    hires_in_year,
     snapshot,
 )
 
@@ -45,8 +49,8 @@ QUARTER_COLOURS = ("#0072b2", "#56b4e9", "#009e73", "#e69f00")  # Okabe-Ito: col
 ABOVE_COLOUR = "#0072b2"
 OTHER_COLOUR = "#b8c4d0"
 MEAN_COLOUR = "#d55e00"
-LABEL_CHARACTERS = 30
 QUARTERS_HEADING = "Employees hired per department, by quarter"
+NONE_ABOVE = "No department hired more than the mean"
 MEAN_HEADING = "Employees hired per department against the mean"
 
 
@@ -60,19 +64,22 @@ class Report:
     against: AgainstMean
     state: DataState
     generated_at: datetime  # timezone-aware UTC
+    previous_hires: int | None = None  # in the year before; None when no year comes before
 
 
 def build_report(conn: psycopg.Connection, year: int, mean_over: MeanOver = "all") -> Report:
-    """Both metrics and the data state, read in one REPEATABLE READ, READ ONLY snapshot.
+    """Both metrics, the year before's hires and the data state, read in one REPEATABLE READ,
+    READ ONLY snapshot.
 
     `conn` may be in autocommit mode or idle; it must not be inside a transaction already.
     """
-    # Three statements, one snapshot: the tables and the data line always agree.
+    # Four statements, one snapshot: the headline, the tables and the data line always agree.
     with snapshot(conn):
         quarters = hires_by_quarter(conn, year)
         against = departments_against_mean(conn, year, mean_over)
+        previous = hires_in_year(conn, year - 1) if year > HIRE_YEARS[0] else None
         state = data_state(conn)
-    return Report(year, mean_over, quarters, against, state, datetime.now(UTC))
+    return Report(year, mean_over, quarters, against, state, datetime.now(UTC), previous)
 
 
 # --- words shared by the page and the PDF -------------------------------------------------
@@ -81,6 +88,124 @@ def build_report(conn: psycopg.Connection, year: int, mean_over: MeanOver = "all
 def has_hires(report: Report) -> bool:
     """Whether anyone was hired in the report's year."""
     return bool(report.quarters) or any(d.hired for d in report.against.departments)
+
+
+def no_hires(report: Report) -> str:
+    """What each part of the report says for a year without hires."""
+    return f"No hires in {report.year}"
+
+
+def _count(number: int, word: str, plural: str | None = None) -> str:
+    """`1 hire`, `2 hires`, `1,644 hires`."""
+    return f"{number:,} {word if number == 1 else plural or word + 's'}"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One number of the headline, and the words after it that say what it counts."""
+
+    id: str
+    value: str
+    words: str
+
+
+def headline(report: Report) -> list[Figure]:
+    """The year at a glance: its hires, how many departments beat the mean, the change
+    against the year before. A year without hires (the page says so) has only the change,
+    and only when the year before had hires."""
+    hires = sum(row.total for row in report.quarters)
+    year, previous = report.year, report.previous_hires
+    if previous is None:
+        change = Figure("headline-change", "n/a", f"no year before {year} to compare with")
+    elif previous == 0:
+        change = Figure("headline-change", f"{hires:+,}", f"against {year - 1}, which had no hires")
+    else:
+        percent = f"{(hires - previous) / previous:+.1%}"
+        words = f"against {year - 1} ({_count(previous, 'hire')}, {percent})"
+        change = Figure("headline-change", f"{hires - previous:+,}", words)
+    if not has_hires(report):
+        return [change] if previous else []
+    counted = len(report.against.departments)
+    mean = report.against.mean or 0.0
+    above = len(report.against.above)
+    return [
+        Figure("headline-hires", f"{hires:,}", f"{'hire' if hires == 1 else 'hires'} in {year}"),
+        Figure(
+            "headline-above",
+            f"{above:,} of {counted:,}",
+            f"{'department' if counted == 1 else 'departments'} hired more than the mean, "
+            f"{mean:.2f} per department",
+        ),
+        change,
+    ]
+
+
+@dataclass(frozen=True)
+class JobLine:
+    """One job of a department in the breakdown: its label and hires per quarter."""
+
+    job_id: int
+    label: str
+    quarters: tuple[int, int, int, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.quarters)
+
+
+@dataclass(frozen=True)
+class DepartmentGroup:
+    """One department of the breakdown: its jobs, and their subtotal per quarter."""
+
+    id: int
+    label: str
+    jobs: list[JobLine]
+
+    @property
+    def quarters(self) -> tuple[int, int, int, int]:
+        return _sums(job.quarters for job in self.jobs)
+
+    @property
+    def total(self) -> int:
+        return sum(self.quarters)
+
+
+def _sums(rows: Iterable[tuple[int, int, int, int]]) -> tuple[int, int, int, int]:
+    q1, q2, q3, q4 = (0, 0, 0, 0)
+    for row in rows:
+        q1, q2, q3, q4 = q1 + row[0], q2 + row[1], q3 + row[2], q4 + row[3]
+    return (q1, q2, q3, q4)
+
+
+def department_groups(report: Report) -> list[DepartmentGroup]:
+    """The department and job table as groups, one per department id, in the query's order."""
+    departments, jobs = department_labels(report), job_labels(report)
+    groups: dict[int, list[JobLine]] = {}
+    for row in report.quarters:
+        line = JobLine(row.job_id, jobs[row.job_id], row.quarters)
+        groups.setdefault(row.department_id, []).append(line)
+    return [DepartmentGroup(key, departments[key], lines) for key, lines in groups.items()]
+
+
+def year_totals(groups: list[DepartmentGroup]) -> tuple[int, int, int, int]:
+    """The totals row: every department's hires per quarter, added up."""
+    return _sums(group.quarters for group in groups)
+
+
+def department_names(report: Report) -> dict[int, str]:
+    """Each department's name by id: every department, and any the quarters name besides."""
+    names = {r.department_id: r.department for r in report.quarters}
+    return names | {d.id: d.department for d in report.against.departments}
+
+
+def department_labels(report: Report) -> dict[int, str]:
+    """Each department's label by id: its name, with its id when another shares the name."""
+    return distinct_labels(department_names(report).items())
+
+
+def job_labels(report: Report) -> dict[int, str]:
+    """Each job's label by id, as `department_labels`."""
+    return distinct_labels((r.job_id, r.job) for r in report.quarters)
 
 
 def mean_text(report: Report) -> str:
@@ -116,9 +241,29 @@ def data_line(report: Report) -> str:
 # --- charts -------------------------------------------------------------------------------
 
 
-# Pixels in the page; the PDF draws the same chart narrower, so its text prints larger.
-HTML_WIDTH, PDF_WIDTH = 960, 720
-LEFT, RIGHT, BOTTOM, ROW, BAR_HEIGHT = 220, 56, 48, 26, 16
+BOTTOM, BAR_HEIGHT, RIGHT = 48, 16, 56
+# A total label's width per digit (11 px text) and the gap around a line it must not touch.
+DIGIT_WIDTH, CLEARANCE = 7.0, 4.0
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a chart is laid out: names left of the bars (wide) or above each bar (narrow)."""
+
+    width: int  # SVG user units: pixels in the page
+    left: float  # where the bars start
+    row: float  # height of one department's row
+    bar_top: float  # the bar's offset in its row
+    label_characters: int
+    names_above: bool = False
+    suffix: str = ""  # of the chart's id: both layouts are in the page, CSS shows one
+
+
+# The PDF draws the wide chart narrower, so its text prints larger. The narrow one is what a
+# phone shows: at 400 units across it is drawn near its own size, so its text stays readable.
+WIDE = Layout(960, 220, 26, 5, 30)
+PDF = replace(WIDE, width=720)
+NARROW = Layout(400, 8, 40, 20, 56, names_above=True, suffix="-narrow")
 
 
 @dataclass(frozen=True)
@@ -163,8 +308,9 @@ class Segment:
 
 @dataclass(frozen=True)
 class Bar:
-    """One department's bar: its label, coloured segments and the total at its end."""
+    """One department's bar: its id, label, coloured segments and the total after its end."""
 
+    key: int
     name: str
     label: str
     y: float
@@ -172,6 +318,7 @@ class Bar:
     end: float
     segments: list[Segment]
     above: bool = False
+    total_x: float = 0.0  # where the total is written: past the mean line if it would cross it
 
 
 @dataclass(frozen=True)
@@ -189,101 +336,121 @@ class Chart:
     legend: list[tuple[str, str]]
     bars: list[Bar]
     mean: float | None = None
-    plot_left: float = LEFT
+    plot_left: float = WIDE.left
     bar_height: float = BAR_HEIGHT
+    names_above: bool = False
 
 
-def _label(name: str) -> str:
-    # Long names would run into the bars; the tables below carry them in full.
-    return name if len(name) <= LABEL_CHARACTERS else name[: LABEL_CHARACTERS - 1] + "…"
+def _label(name: str, characters: int) -> str:
+    # Long names would run into the bars; the tables below carry them in full. A shared name's
+    # id (at the end) is kept whole, so the shortened labels stay distinct.
+    if len(name) <= characters:
+        return name
+    base, marker, key = name.rpartition(" (#")
+    tail = f"{marker}{key}" if marker and key.endswith(")") else ""
+    head = base if tail else name
+    return head[: characters - 1 - len(tail)].rstrip() + "…" + tail
 
 
-def _frame(count: int, top: float) -> tuple[int, float]:
-    """The chart's height and the y of its value axis for `count` bars."""
-    bottom = top + count * ROW
-    return int(bottom + BOTTOM), bottom
+def _total_x(end: float, total: int, mean_x: float | None) -> float:
+    """Where a bar's total goes: just after the bar, or just past the mean line when the text
+    would otherwise run through it."""
+    x = end + 5
+    width = DIGIT_WIDTH * len(str(total))
+    if mean_x is not None and x - CLEARANCE <= mean_x <= x + width + CLEARANCE:
+        return mean_x + CLEARANCE + 1
+    return x
 
 
-def quarters_chart(report: Report, width: int = HTML_WIDTH) -> Chart:
-    """Hires per quarter for each department, stacked, departments in alphabetical order."""
-    totals = _quarter_totals(report)
-    names = sorted(totals)
-    top = 44.0
-    height, axis_y = _frame(len(names), top)
-    largest = max((sum(quarters) for quarters in totals.values()), default=0)
-    scale = Scale.fitting(largest, LEFT, width - LEFT - RIGHT)
-    bars = [
-        _stacked_bar(name, totals[name], top + index * ROW, scale)
-        for index, name in enumerate(names)
-    ]
+def _bar_chart(
+    report: Report,
+    layout: Layout,
+    name: str,
+    title: str,
+    legend: list[tuple[str, str]],
+    top: float,
+    rows: list[tuple[int, list[tuple[str, int]], bool]],
+    mean: float | None = None,
+) -> Chart:
+    """A chart of one bar per (department id, segments as (title, hires), above) in `rows`."""
+    labels = department_labels(report)
+    plot_bottom = top + len(rows) * layout.row
+    largest = max([sum(h for _, h in segments) for _, segments, _ in rows] + [mean or 0])
+    scale = Scale.fitting(largest, layout.left, layout.width - layout.left - RIGHT)
+    mean_x = scale.x(mean) if mean is not None else None
+    colours = {f"Q{q + 1}": colour for q, colour in enumerate(QUARTER_COLOURS)}
+    bars = []
+    for index, (key, parts, above) in enumerate(rows):
+        start, segments = 0, []
+        for part, hires in parts:
+            if hires:
+                x = scale.x(start)
+                colour = colours.get(part) or (ABOVE_COLOUR if above else OTHER_COLOUR)
+                segments.append(Segment(x, scale.x(start + hires) - x, colour, part, hires))
+                start += hires
+        end = scale.x(start)
+        y = top + index * layout.row + layout.bar_top
+        label = _label(labels[key], layout.label_characters)
+        total_x = _total_x(end, start, mean_x)
+        bars.append(Bar(key, labels[key], label, y, start, end, segments, above, total_x))
     return Chart(
-        id="chart-quarters",
-        title=f"Employees hired in {report.year} per department, by quarter",
-        width=width,
-        height=height,
+        id=f"{name}{layout.suffix}",
+        title=title,
+        width=layout.width,
+        height=int(plot_bottom + BOTTOM),
         top=top,
-        plot_bottom=axis_y,
+        plot_bottom=plot_bottom,
         scale=scale,
         axis_title=f"Employees hired in {report.year}",
-        legend=[(f"Q{q + 1}", colour) for q, colour in enumerate(QUARTER_COLOURS)],
+        legend=legend,
         bars=bars,
+        mean=mean,
+        plot_left=layout.left,
+        names_above=layout.names_above,
     )
 
 
-def _quarter_totals(report: Report) -> dict[str, list[int]]:
-    """Each department's hires in Q1..Q4, every department included, those without hires too."""
-    totals = {d.department: [0] * 4 for d in report.against.departments}
-    # QuarterRow carries no id: departments sharing a name share a bar, as in the table.
+def quarters_chart(report: Report, layout: Layout = WIDE) -> Chart:
+    """Hires per quarter for each department, stacked, departments in alphabetical order."""
+    totals = _quarter_totals(report)
+    names = department_names(report)
+    keys = sorted(totals, key=lambda key: (names[key], key))
+    rows = [(key, [(f"Q{q + 1}", h) for q, h in enumerate(totals[key])], False) for key in keys]
+    return _bar_chart(
+        report,
+        layout,
+        "chart-quarters",
+        f"Employees hired in {report.year} per department, by quarter",
+        [(f"Q{q + 1}", colour) for q, colour in enumerate(QUARTER_COLOURS)],
+        44.0,
+        rows,
+    )
+
+
+def _quarter_totals(report: Report) -> dict[int, list[int]]:
+    """Each department's hires in Q1..Q4 by id, every department included, those without too."""
+    totals = {d.id: [0] * 4 for d in report.against.departments}
     for row in report.quarters:
-        sums = totals.setdefault(row.department, [0] * 4)
-        for index, hires in enumerate((row.q1, row.q2, row.q3, row.q4)):
+        sums = totals.setdefault(row.department_id, [0] * 4)
+        for index, hires in enumerate(row.quarters):
             sums[index] += hires
     return totals
 
 
-def _stacked_bar(name: str, quarters: list[int], row_top: float, scale: Scale) -> Bar:
-    start, segments = 0, []
-    for index, hires in enumerate(quarters):
-        if hires:
-            x = scale.x(start)
-            colour = QUARTER_COLOURS[index]
-            segments.append(Segment(x, scale.x(start + hires) - x, colour, f"Q{index + 1}", hires))
-            start += hires
-    y = row_top + (ROW - BAR_HEIGHT) / 2
-    return Bar(name, _label(name), y, start, scale.x(start), segments)
-
-
-def mean_chart(report: Report, width: int = HTML_WIDTH) -> Chart:
+def mean_chart(report: Report, layout: Layout = WIDE) -> Chart:
     """Every department's hires in the year against the mean, in AgainstMean's order."""
     above = {d.id for d in report.against.above}
-    departments = report.against.departments
-    top = 56.0
-    height, axis_y = _frame(len(departments), top)
-    largest = max([d.hired for d in departments] + [report.against.mean or 0])
-    scale = Scale.fitting(largest, LEFT, width - LEFT - RIGHT)
-    bars = [_mean_bar(d, d.id in above, top + i * ROW, scale) for i, d in enumerate(departments)]
-    return Chart(
-        id="chart-mean",
-        title=f"Employees hired in {report.year} per department against the {mean_meaning(report)}",
-        width=width,
-        height=height,
-        top=top,
-        plot_bottom=axis_y,
-        scale=scale,
-        axis_title=f"Employees hired in {report.year}",
-        legend=[("above the mean", ABOVE_COLOUR), ("at or below the mean", OTHER_COLOUR)],
-        bars=bars,
-        mean=report.against.mean,
+    rows = [(d.id, [("hired", d.hired)], d.id in above) for d in report.against.departments]
+    return _bar_chart(
+        report,
+        layout,
+        "chart-mean",
+        f"Employees hired in {report.year} per department against the {mean_meaning(report)}",
+        [("above the mean", ABOVE_COLOUR), ("at or below the mean", OTHER_COLOUR)],
+        56.0,
+        rows,
+        report.against.mean,
     )
-
-
-def _mean_bar(department: DepartmentRow, above: bool, row_top: float, scale: Scale) -> Bar:
-    end = scale.x(department.hired)
-    colour = ABOVE_COLOUR if above else OTHER_COLOUR
-    hired, name = department.hired, department.department
-    segments = [Segment(scale.left, end - scale.left, colour, "hired", hired)] if hired else []
-    y = row_top + (ROW - BAR_HEIGHT) / 2
-    return Bar(name, _label(name), y, hired, end, segments, above)
 
 
 def chart_svg(chart: Chart, font: str = HTML_FONT, standalone: bool = False) -> Markup:
@@ -321,18 +488,25 @@ def render_html(report: Report, controls: bool = False) -> str:
     `controls` adds the year/mean form and the sign-out button of the page the service serves.
     """
     hiring = has_hires(report)
+    # Each chart twice, laid out wide and narrow; the style sheet shows the one that fits.
     charts = [
-        (QUARTERS_HEADING, chart_svg(quarters_chart(report))),
-        (MEAN_HEADING, chart_svg(mean_chart(report))),
+        (heading, chart_svg(make(report)), chart_svg(make(report, NARROW)))
+        for heading, make in ((QUARTERS_HEADING, quarters_chart), (MEAN_HEADING, mean_chart))
     ]
+    groups = department_groups(report)
     template = _templates().get_template("report.html.j2")
     return template.render(
         report=report,
         controls=controls,
         hiring=hiring,
+        no_hires=no_hires(report),
         data_line=data_line(report),
+        headline=headline(report),
         mean_text=mean_text(report),
         mean_meaning=mean_meaning(report),
+        departments=department_labels(report),
+        groups=groups,
+        totals=year_totals(groups),
         charts=charts if hiring else [],
     )
 
@@ -401,40 +575,84 @@ def _printable_report(report: Report) -> Report:
 
 
 def render_pdf(report: Report) -> bytes:
-    """The report as an A4 PDF: title, data line, both charts and both tables."""
+    """The report as an A4 PDF: title, data line and headline, both charts, the departments
+    above the mean, then the department and job table (with subtotals) as an appendix."""
     report = _printable_report(report)
+    hiring = has_hires(report)
     pdf = _ReportPDF(f"Hiring metrics {report.year}")
     pdf.add_page()
     pdf.set_font(PDF_FONT, "B", 18)
     pdf.cell(0, 10, f"Hiring metrics {report.year}", new_x="LMARGIN", new_y="NEXT")
     _paragraph(pdf, data_line(report), size=9, colour=80)
-    if not has_hires(report):
-        pdf.ln(4)
-        _heading(pdf, f"No hires in {report.year}")
-    else:
-        _chart(pdf, QUARTERS_HEADING, quarters_chart(report, PDF_WIDTH))
-        _chart(pdf, MEAN_HEADING, mean_chart(report, PDF_WIDTH))
+    _headline(pdf, report)
+    if hiring:
+        _chart(pdf, QUARTERS_HEADING, quarters_chart(report, PDF))
+        _chart(pdf, MEAN_HEADING, mean_chart(report, PDF))
     _heading(pdf, "Departments above the mean")
-    _paragraph(pdf, f"Mean: {mean_text(report)} ({mean_meaning(report)}).", size=9, colour=60)
-    _table(
-        pdf,
-        ("id", "department", "hired"),
-        [(str(d.id), d.department, str(d.hired)) for d in report.against.above],
-        widths=(1, 6, 1.5),
-        numeric=(True, False, True),
-    )
-    _heading(pdf, f"Hires by quarter in {report.year}")
-    _table(
-        pdf,
-        ("department", "job", "Q1", "Q2", "Q3", "Q4"),
-        [
-            (r.department, r.job, *(str(q) for q in (r.q1, r.q2, r.q3, r.q4)))
-            for r in report.quarters
-        ],
-        widths=(5, 6, 1, 1, 1, 1),
-        numeric=(False, False, True, True, True, True),
-    )
+    if not hiring:
+        _paragraph(pdf, no_hires(report), size=10, colour=60)
+    elif not report.against.above:
+        _paragraph(pdf, f"{NONE_ABOVE} ({mean_text(report)}).", size=10, colour=60)
+    else:
+        _paragraph(pdf, f"Mean: {mean_text(report)} ({mean_meaning(report)}).", size=9, colour=60)
+        departments = department_labels(report)
+        _table(
+            pdf,
+            ("id", "department", "hired"),
+            [((str(d.id), departments[d.id], f"{d.hired:,}"), None) for d in report.against.above],
+            widths=(1, 6, 1.5),
+            numeric=(True, False, True),
+        )
+    _appendix(pdf, report)
     return bytes(pdf.output())
+
+
+def _headline(pdf: FPDF, report: Report) -> None:
+    """The year at a glance, a line per figure; a year without hires says so first."""
+    pdf.ln(2)
+    pdf.set_text_color(20)
+    if not has_hires(report):
+        pdf.set_font(PDF_FONT, "B", 14)
+        pdf.multi_cell(0, 8, no_hires(report), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(PDF_FONT, "", 12)
+    for figure in headline(report):
+        # Markdown bolds the figure; the words hold numbers and years only, never names.
+        text = f"**{figure.value}** {figure.words}"
+        pdf.multi_cell(0, 7, text, markdown=True, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(0)
+
+
+def _appendix(pdf: FPDF, report: Report) -> None:
+    """The department and job table, each department's jobs followed by its subtotal, then the
+    totals row; on pages of its own, after everything a reader looks at first."""
+    title = f"Appendix: hires by department and job in {report.year}"
+    groups = department_groups(report)
+    if not groups:
+        _heading(pdf, title)
+        _paragraph(pdf, no_hires(report), size=10, colour=60)
+        return
+    pdf.add_page()
+    _heading(pdf, title)
+    subtotal = FontFace(emphasis="BOLD", fill_color=(226, 232, 240))
+    rows: list[tuple[Sequence[str], FontFace | None]] = []
+    for group in groups:
+        for job in group.jobs:
+            rows.append(((group.label, job.label, *_numbers(job.quarters)), None))
+        rows.append(((group.label, "subtotal", *_numbers(group.quarters)), subtotal))
+    total = FontFace(emphasis="BOLD", fill_color=(203, 213, 225))
+    rows.append((("All departments", "total", *_numbers(year_totals(groups))), total))
+    _table(
+        pdf,
+        ("department", "job", "Q1", "Q2", "Q3", "Q4", "total"),
+        rows,
+        widths=(5, 6, 1, 1, 1, 1, 1.3),
+        numeric=(False, False, True, True, True, True, True),
+    )
+
+
+def _numbers(quarters: tuple[int, int, int, int]) -> tuple[str, ...]:
+    """Q1..Q4 and their sum, as the tables print them."""
+    return (*(f"{q:,}" for q in quarters), f"{sum(quarters):,}")
 
 
 def _heading(pdf: FPDF, text: str, keep: float = 30) -> None:
@@ -470,11 +688,12 @@ def _chart(pdf: FPDF, heading: str, chart: Chart) -> None:
 def _table(
     pdf: FPDF,
     headings: Sequence[str],
-    rows: Iterable[Sequence[str]],
+    rows: Iterable[tuple[Sequence[str], FontFace | None]],
     widths: Sequence[float],
     numeric: Sequence[bool],
 ) -> None:
-    """A zebra-striped table whose heading row repeats at the top of every page."""
+    """A zebra-striped table whose heading row repeats at the top of every page; `rows` are
+    (values, a style of their own or None)."""
     pdf.set_font(PDF_FONT, "", 8)
     pdf.set_draw_color(203, 213, 225)
     pdf.set_line_width(0.2)
@@ -492,5 +711,5 @@ def _table(
         repeat_headings=1,
     ) as table:
         table.row(headings)
-        for values in rows:
-            table.row(values)
+        for values, style in rows:
+            table.row(values, style=style)

@@ -1,4 +1,8 @@
-"""The two hiring metrics, as JSON or CSV, each answer naming the data it reflects."""
+"""The two hiring metrics, as JSON or CSV, each answer naming the data it reflects.
+
+Every row carries the ids of its department (and job) beside their names: names may repeat,
+ids never do, so a consumer keys rows by `department_id` and `job_id`.
+"""
 
 from __future__ import annotations
 
@@ -51,7 +55,9 @@ class DataReflected(BaseModel):
 
 
 class QuarterOut(BaseModel):
+    department_id: int = Field(description="The row's key, with job_id", examples=[1])
     department: str = Field(examples=["Accounting"])
+    job_id: int = Field(examples=[112])
     job: str = Field(examples=["Account Representative IV"])
     Q1: int = Field(examples=[1])
     Q2: int = Field(examples=[0])
@@ -68,7 +74,8 @@ class HiresByQuarter(BaseModel):
 
 
 class DepartmentOut(BaseModel):
-    id: int = Field(examples=[8])
+    id: int = Field(description="The department's id (as department_id)", examples=[8])
+    department_id: int = Field(examples=[8])
     department: str = Field(examples=["Support"])
     hired: int = Field(examples=[217])
 
@@ -83,8 +90,8 @@ class DepartmentsAboveMean(BaseModel):
     data: DataReflected
 
 
-_QUARTER_COLUMNS = ("department", "job", "Q1", "Q2", "Q3", "Q4")
-_DEPARTMENT_COLUMNS = ("id", "department", "hired")
+_QUARTER_COLUMNS = ("department_id", "department", "job_id", "job", "Q1", "Q2", "Q3", "Q4")
+_DEPARTMENT_COLUMNS = ("id", "department_id", "department", "hired")
 
 
 def _csv_example(columns: Sequence[str], row: Sequence[Any]) -> str:
@@ -143,7 +150,9 @@ def _answer(
     "/hires-by-quarter",
     summary="Hires per department and job in a year, by quarter",
     response_model=HiresByQuarter,
-    responses=_content(HiresByQuarter, _QUARTER_COLUMNS, ("Accounting", "Auditor", 1, 0, 2, 0)),
+    responses=_content(
+        HiresByQuarter, _QUARTER_COLUMNS, (1, "Accounting", 25, "Auditor", 1, 0, 2, 0)
+    ),
 )
 def get_hires_by_quarter(
     _: ReadCaller,
@@ -155,7 +164,9 @@ def get_hires_by_quarter(
     with snapshot(conn):
         quarters = hires_by_quarter(conn, year)
         state = data_state(conn)
-    rows = [(q.department, q.job, q.q1, q.q2, q.q3, q.q4) for q in quarters]
+    rows = [
+        (q.department_id, q.department, q.job_id, q.job, q.q1, q.q2, q.q3, q.q4) for q in quarters
+    ]
     fields = {"year": year}
     return _answer(fields, _QUARTER_COLUMNS, rows, state, _wants_csv(request, format))
 
@@ -164,7 +175,7 @@ def get_hires_by_quarter(
     "/departments-above-mean",
     summary="Departments that hired more than the mean per department in a year",
     response_model=DepartmentsAboveMean,
-    responses=_content(DepartmentsAboveMean, _DEPARTMENT_COLUMNS, (8, "Support", 217)),
+    responses=_content(DepartmentsAboveMean, _DEPARTMENT_COLUMNS, (8, 8, "Support", 217)),
 )
 def get_departments_above_mean(
     _: ReadCaller,
@@ -183,6 +194,6 @@ def get_departments_above_mean(
     with snapshot(conn):
         against = departments_against_mean(conn, year, mean_over)
         state = data_state(conn)
-    rows = [(d.id, d.department, d.hired) for d in against.above]
+    rows = [(d.id, d.id, d.department, d.hired) for d in against.above]
     fields = {"year": year, "mean_over": mean_over, "mean": against.mean}
     return _answer(fields, _DEPARTMENT_COLUMNS, rows, state, _wants_csv(request, format))

@@ -164,10 +164,22 @@ class MetricsTab:
         self.app.tasks.start("metrics", work, on_done=done, on_error=failed)
 
     def _fill(self, quarters: HiresByQuarter, above: DepartmentsAboveMean) -> None:
+        # Rows are keyed by ids (the item ids); a name two departments share shows its id.
+        departments, jobs = chart.department_labels(quarters, above), chart.job_labels(quarters)
         self.quarters.delete(*self.quarters.get_children())
         for row in quarters.rows:
             self.quarters.insert(
-                "", "end", values=(row.department, row.job, row.q1, row.q2, row.q3, row.q4)
+                "",
+                "end",
+                iid=f"{row.department_id}/{row.job_id}",
+                values=(
+                    departments[row.department_id],
+                    jobs[row.job_id],
+                    row.q1,
+                    row.q2,
+                    row.q3,
+                    row.q4,
+                ),
             )
         total = sum(row.total for row in quarters.rows)
         self.quarters_title.configure(
@@ -176,7 +188,10 @@ class MetricsTab:
         self.departments.delete(*self.departments.get_children())
         for department in above.rows:
             self.departments.insert(
-                "", "end", values=(department.id, department.department, department.hired)
+                "",
+                "end",
+                iid=str(department.id),
+                values=(department.id, departments[department.id], department.hired),
             )
         mean = "no hires" if above.mean is None else f"mean {above.mean:.1f}"
         over = "all departments" if above.mean_over == "all" else "those that hired"
