@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import IO
 
 # Bump when the output for the same arguments changes, so stale data sets are regenerated.
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: a negative id is out_of_range, as the rules now say
 
 ROOT = Path(__file__).resolve().parents[1]
 CHALLENGE = ROOT / "data" / "challenge"
@@ -85,7 +85,7 @@ BAD_KINDS: tuple[BadKind, ...] = (
     BadKind("empty_job_id", "missing", _simple(4, lambda s, f: "")),
     BadKind("id_not_integer", "not_an_integer", _simple(0, lambda s, f: f"A{s}")),
     BadKind("id_decimal", "not_an_integer", _simple(0, lambda s, f: f"{s}.0")),
-    BadKind("id_negative", "not_an_integer", _simple(0, lambda s, f: f"-{s}")),
+    BadKind("id_negative", "out_of_range", _simple(0, lambda s, f: f"-{s}")),
     BadKind("id_zero", "out_of_range", _simple(0, lambda s, f: "0")),
     BadKind("id_too_big", "out_of_range", _simple(0, lambda s, f: str(MAX_INTEGER + s))),
     BadKind("id_too_many_digits", "out_of_range", _simple(0, lambda s, f: f"{s}00000000000")),

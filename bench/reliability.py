@@ -78,6 +78,10 @@ OUTAGE_AT = 0.55
 OUTAGE_SECONDS = 3.0
 READY_POLL_SECONDS = 0.2
 READY_POLLERS = 3
+# An API route polled around the outage, each time on a new connection (so on either worker).
+API_POLL_PATH = "/v1/me"
+API_POLL_SECONDS = 0.05
+API_POLLERS = 2
 
 # Scenario 4: hostile requests.
 FIFTY_MB = 50 << 20
@@ -99,8 +103,8 @@ def hrdata_env(url: str, **extra: str) -> dict[str, str]:
 def serve(command: list[str], url: str, workers: int) -> Iterator[api.Server]:
     """`hrdata serve --workers N` on a free port of 127.0.0.1, once /ready answers 200.
 
-    As tests/servers.py and bench/api.py start it, with a 2 s connect timeout (as
-    tests/test_faults.py) so requests fail fast while the database is down.
+    As tests/servers.py and bench/api.py start it, with the default connect timeout
+    (HRDATA_CONNECT_TIMEOUT_SECONDS, 10 s): no request may wait for it while the database is down.
     """
     port = api.free_port()
     log_path = HOME / "serve.log"
@@ -110,7 +114,7 @@ def serve(command: list[str], url: str, workers: int) -> Iterator[api.Server]:
             [*command, *arguments],
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=hrdata_env(url, HRDATA_CONNECT_TIMEOUT_SECONDS="2"),
+            env=hrdata_env(url),
             cwd=ROOT,
         )
     try:
@@ -259,6 +263,8 @@ class ClientTally:
     wrong_answers: list[str] = field(default_factory=list)  # 200s with other counts than due
     unexpected: list[str] = field(default_factory=list)  # answers neither 200 nor 503
     slowest_batch_seconds: float = 0.0
+    unavailable_seconds: list[float] = field(default_factory=list)  # sent -> each 503
+    unavailable_without_retry_after: int = 0
 
 
 @dataclass
@@ -281,6 +287,12 @@ class Faults:
     ready_recovery_seconds: float | None = None  # start_embedded called -> first /ready 200
     # The latest /ready poll sent after start_embedded returned that still got 503 (s after).
     ready_503_sent_after_up: float | None = None
+    # The same for API_POLL_PATH; its polls sent once the stop had returned, before the start.
+    api_polls: list[tuple[float, float, str]] = field(default_factory=list)
+    api_while_down: Counter[str] = field(default_factory=Counter)
+    api_slowest_503: float | None = None  # sent -> answered, the slowest of all its 503s
+    api_recovery_seconds: float | None = None  # start_embedded called -> first 200
+    api_503_sent_after_up: float | None = None
 
 
 @dataclass
@@ -414,6 +426,7 @@ def _send_until_answered(
         tally.requests += 1
         tally.retries += attempts > 0
         attempts += 1
+        sent = time.monotonic()
         try:
             response = client.post(
                 ROWS_PATH,
@@ -437,6 +450,8 @@ def _send_until_answered(
             answer: dict[str, Any] = response.json()
             return answer
         if response.status_code == 503:
+            tally.unavailable_seconds.append(time.monotonic() - sent)
+            tally.unavailable_without_retry_after += "retry-after" not in response.headers
             failures += 1
             continue
         unexpected += 1
@@ -448,19 +463,30 @@ def _send_until_answered(
             )
 
 
-class ReadyWatcher:
-    """Polls /ready from READY_POLLERS threads, each every READY_POLL_SECONDS after its last
-    answer (a poll may wait 2 s for a connection): (sent, answered, outcome) of every request."""
+class Watcher:
+    """Polls one route from `pollers` threads, each every `every` s after its last answer:
+    (sent, answered, outcome) of every request; a 503 without Retry-After is an outcome of its
+    own. With `fresh`, each poll on a new connection, so uvicorn may hand it to any worker."""
 
-    def __init__(self, base_url: str) -> None:
-        self.base_url = base_url
+    def __init__(
+        self,
+        base_url: str,
+        path: str,
+        pollers: int,
+        every: float,
+        headers: dict[str, str] | None = None,
+        fresh: bool = False,
+    ) -> None:
+        self.base_url, self.path, self.every, self.headers = base_url, path, every, headers
+        self.pollers = pollers
+        self.limits = httpx.Limits(max_keepalive_connections=0) if fresh else httpx.Limits()
         self.seen: list[tuple[float, float, str]] = []
         self._stop = threading.Event()
         self._threads = [
-            threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(READY_POLLERS)
+            threading.Thread(target=self._run, args=(n,), daemon=True) for n in range(pollers)
         ]
 
-    def __enter__(self) -> ReadyWatcher:
+    def __enter__(self) -> Watcher:
         for thread in self._threads:
             thread.start()
         return self
@@ -471,16 +497,21 @@ class ReadyWatcher:
             thread.join()
 
     def _run(self, number: int) -> None:
-        self._stop.wait(number * READY_POLL_SECONDS / READY_POLLERS)
-        with httpx.Client(base_url=self.base_url, timeout=10.0) as client:
+        self._stop.wait(number * self.every / self.pollers)
+        with httpx.Client(
+            base_url=self.base_url, headers=self.headers, timeout=10.0, limits=self.limits
+        ) as client:
             while not self._stop.is_set():
                 sent = time.monotonic()
                 try:
-                    outcome = str(client.get("/ready").status_code)
+                    response = client.get(self.path)
+                    outcome = str(response.status_code)
+                    if response.status_code == 503 and "retry-after" not in response.headers:
+                        outcome += " without Retry-After"
                 except httpx.TransportError as exc:
                     outcome = type(exc).__name__
                 self.seen.append((sent, time.monotonic(), outcome))
-                self._stop.wait(READY_POLL_SECONDS)
+                self._stop.wait(self.every)
 
     def first_200_after(self, moment: float, timeout: float) -> float | None:
         """When the first 200 answered after `moment` came, waiting up to `timeout` for one."""
@@ -492,12 +523,19 @@ class ReadyWatcher:
             time.sleep(0.05)
         return None
 
+    def last_failure_sent_after(self, moment: float) -> float | None:
+        """How long after `moment` the last request that did not get a 200 was sent."""
+        late = [
+            sent - moment for sent, _, outcome in self.seen if sent >= moment and outcome != "200"
+        ]
+        return max(late) if late else None
+
 
 def inject_faults(
-    server_pid: int, base_url: str, started: float, seconds: float, faults: Faults
+    server_pid: int, base_url: str, token: str, started: float, seconds: float, faults: Faults
 ) -> None:
     """SIGKILL one uvicorn worker at KILL_WORKER_AT of the run, and stop the database for
-    OUTAGE_SECONDS at OUTAGE_AT, polling /ready meanwhile."""
+    OUTAGE_SECONDS at OUTAGE_AT, polling /ready and API_POLL_PATH (with `token`) meanwhile."""
     outage_at = started + OUTAGE_AT * seconds
     time.sleep(max(0.0, started + KILL_WORKER_AT * seconds - time.monotonic()))
     before = uvicorn_workers(server_pid)
@@ -528,7 +566,15 @@ def inject_faults(
         print("  fault: no replacement worker seen (yet)", flush=True)
 
     time.sleep(max(0.0, outage_at - time.monotonic()))
-    with ReadyWatcher(base_url) as watcher:
+    api_watcher = Watcher(
+        base_url,
+        API_POLL_PATH,
+        API_POLLERS,
+        API_POLL_SECONDS,
+        headers={"Authorization": f"Bearer {token}"},
+        fresh=True,
+    )
+    with Watcher(base_url, "/ready", READY_POLLERS, READY_POLL_SECONDS) as watcher, api_watcher:
         stopping = time.monotonic()
         faults.outage_at_seconds = stopping - started
         stop_embedded(PG_HOME)
@@ -547,6 +593,7 @@ def inject_faults(
         faults.start_seconds = up - restarting
         faults.down_seconds = up - stopping
         back = watcher.first_200_after(restarting, BATCH_DEADLINE)
+        api_back = api_watcher.first_200_after(restarting, BATCH_DEADLINE)
     faults.ready_polls = [
         (round(sent - stopping, 3), round(answered - stopping, 3), outcome)
         for sent, answered, outcome in watcher.seen
@@ -558,8 +605,19 @@ def inject_faults(
         if stopping <= sent and stopped <= answered < restarting
     )
     faults.ready_recovery_seconds = None if back is None else back - restarting
-    late = [sent - up for sent, _, outcome in watcher.seen if sent >= up and outcome != "200"]
-    faults.ready_503_sent_after_up = max(late) if late else None
+    faults.ready_503_sent_after_up = watcher.last_failure_sent_after(up)
+    faults.api_polls = [
+        (round(sent - stopping, 3), round(answered - stopping, 3), outcome)
+        for sent, answered, outcome in api_watcher.seen
+    ]
+    # Sent once the database had stopped, before its start began: it was down all along.
+    while_down = [(s, a, o) for s, a, o in api_watcher.seen if stopped <= s and a < restarting]
+    faults.api_while_down = Counter(outcome for _, _, outcome in while_down)
+    faults.api_slowest_503 = max(
+        (a - s for s, a, o in api_watcher.seen if o.startswith("503")), default=None
+    )
+    faults.api_recovery_seconds = None if api_back is None else api_back - restarting
+    faults.api_503_sent_after_up = api_watcher.last_failure_sent_after(up)
     print(
         f"  fault: database started again {faults.down_seconds:.1f} s after the stop "
         f"(start took {faults.start_seconds:.1f} s); /ready answers while down "
@@ -571,9 +629,25 @@ def inject_faults(
         ),
         flush=True,
     )
-    if back is None:
+    print(
+        f"  fault: {API_POLL_PATH} while down {dict(faults.api_while_down)}, slowest "
+        f"503 {faults.api_slowest_503 or 0:.2f} s; 200 again "
+        + (
+            f"{faults.api_recovery_seconds:.2f} s after the start began"
+            if api_back is not None
+            else "NEVER"
+        ),
+        flush=True,
+    )
+    if back is None or api_back is None:
         raise BenchmarkFailed(
-            f"/ready never answered 200 after the database came back: {faults.ready_polls[-5:]}"
+            "the service never answered 200 after the database came back: /ready "
+            f"{faults.ready_polls[-5:]}, {API_POLL_PATH} {faults.api_polls[-5:]}"
+        )
+    if set(faults.api_while_down) != {"503"}:
+        raise BenchmarkFailed(
+            f"{API_POLL_PATH} did not answer 503 with Retry-After (only) while the database was "
+            f"down: {dict(faults.api_while_down)}"
         )
     if set(faults.ready_while_down) != {"503"}:
         raise BenchmarkFailed(
@@ -642,6 +716,7 @@ def clients_under_faults(
                 inject_faults,
                 server.process.pid,
                 server.base_url,
+                tokens["read"],
                 started,
                 args.seconds,
                 result.faults,
@@ -678,6 +753,8 @@ def clients_under_faults(
         )
     for tally in result.tallies:
         problems += tally.wrong_answers[:5] + tally.unexpected[:5]
+    if without := result.total("unavailable_without_retry_after"):
+        problems.append(f"{without} answers 503 without Retry-After")
     if problems:
         raise BenchmarkFailed("clients under faults: " + "; ".join(problems))
     return result
@@ -1170,6 +1247,22 @@ def _statuses(counter: Counter[Any]) -> str:
     return ", ".join(f"{k}: {v:,}" for k, v in sorted(counter.items(), key=str)) or "none"
 
 
+def _poll_runs(polls: list[tuple[float, float, str]]) -> str:
+    """Polls (sent, answered, outcome) in the order sent, as runs of one outcome: when the
+    run's polls were sent, how many, and the slowest answer."""
+    runs: list[tuple[float, float, str, int, float]] = []
+    for sent, answered, outcome in sorted(polls):
+        if runs and runs[-1][2] == outcome:
+            first, _, _, n, slowest = runs[-1]
+            runs[-1] = (first, sent, outcome, n + 1, max(slowest, answered - sent))
+        else:
+            runs.append((sent, sent, outcome, 1, answered - sent))
+    return ", then ".join(
+        f"{outcome} for {n} sent {first:.2f} to {last:.2f} (slowest answer {slowest:.2f} s)"
+        for first, last, outcome, n, slowest in runs
+    )
+
+
 def _yes(ok: bool) -> str:
     return "yes" if ok else "**no**"
 
@@ -1179,6 +1272,7 @@ def document(results: Results, args: argparse.Namespace, url: str) -> str:
     c, h, m, r = results.clients, results.hostile, results.migration, results.restore
     assert c is not None and h is not None and m is not None and r is not None
     f = c.faults
+    unavailable = [seconds for t in c.tallies for seconds in t.unavailable_seconds]
     expected = {t: int(m.data.expected["tables"][t]["inserted"]) for t in TABLES}
     lines = [
         "# Reliability",
@@ -1201,8 +1295,8 @@ def document(results: Results, args: argparse.Namespace, url: str) -> str:
         "the run",
         f"- Scenarios 1 and 4: embedded PostgreSQL {c.postgres} of the benchmark's own "
         f"(`hrdata.db.start_embedded`), `hrdata serve --workers {c.workers}` (uvicorn "
-        f"{c.uvicorn}) with `HRDATA_CONNECT_TIMEOUT_SECONDS=2`, clients, server and database "
-        "on the same machine",
+        f"{c.uvicorn}) with the default `HRDATA_CONNECT_TIMEOUT_SECONDS` (10 s), clients, server "
+        "and database on the same machine",
         f"- Scenarios 2 and 3: {migrate.server(url)}, a database of the benchmark's own",
         "",
         "## 1. Clients under faults",
@@ -1220,7 +1314,9 @@ def document(results: Results, args: argparse.Namespace, url: str) -> str:
         f"worker is killed with SIGKILL at {KILL_WORKER_AT:.0%} of the time and the database "
         f"is stopped (`pg_ctl stop -m fast`) at {OUTAGE_AT:.0%} and started again "
         f"{f.outage_seconds:g} s later, while `/ready` is polled every "
-        f"{READY_POLL_SECONDS:g} s.",
+        f"{READY_POLL_SECONDS:g} s and `GET {API_POLL_PATH}` (a read key) every "
+        f"{API_POLL_SECONDS:g} s from {API_POLLERS} threads, each request on a new connection "
+        "(so on either worker).",
         "",
         "| figure | value |",
         "|---|---|",
@@ -1260,21 +1356,47 @@ def document(results: Results, args: argparse.Namespace, url: str) -> str:
             else "no"
         )
         + " |",
+        f"| `GET {API_POLL_PATH}` answers while the database was down (sent after the stop "
+        f"returned, answered before the start) | {_statuses(f.api_while_down)}; the slowest "
+        f"503 (of any sent after the stop began) {f.api_slowest_503 or 0:.2f} s after it was "
+        "sent |",
+        f"| batches answered 503 (all with `Retry-After`: "
+        f"{_yes(not c.total('unavailable_without_retry_after'))}) | "
+        f"{len(unavailable):,}; the slowest {max(unavailable, default=0.0):.2f} s after it "
+        "was sent (batches in flight at the stop included) |",
+        f"| `GET {API_POLL_PATH}` 200 again, after the start began | "
+        + (
+            f"{f.api_recovery_seconds:.2f} s (the start took {f.start_seconds:.2f} s)"
+            if f.api_recovery_seconds is not None
+            else "**never**"
+        )
+        + " |",
+        f"| `GET {API_POLL_PATH}` still not 200 for a request sent after the database was up | "
+        + (
+            f"yes, the last sent {f.api_503_sent_after_up:.2f} s after"
+            if f.api_503_sent_after_up is not None
+            else "no"
+        )
+        + " |",
         f"| rows rejected, as the answers said (invalid and conflicts) | {c.total('rejected'):,} |",
         f"| rows the clients were told were inserted (sum of `inserted`) | {c.told_inserted:,} |",
         f"| ids the clients were told were stored | {c.told_ids:,} |",
         f"| rows found in hired_employees | {c.found_rows:,} |",
         f"| missing / extra | {c.missing} / {c.extra} |",
         "",
-        "`/ready` polls around the outage (sent → answered, s after the stop call): "
-        + ", ".join(f"{a:.1f} → {b:.1f} {o}" for a, b, o in sorted(f.ready_polls))
-        + f". The database was up again {f.down_seconds:.1f} s after the stop call. A request "
-        "waits up to 2 s for a database connection (`HRDATA_CONNECT_TIMEOUT_SECONDS`), then "
-        "gets 503. After a failed connection, the API's pool (psycopg_pool) tries again 1 s "
-        "later, then after 2 and 4 s, and gives the attempt up after 10 s; the next request "
-        "then starts a new one at once. So recovery follows the database's return within a "
-        "few seconds however long the outage (a 40 s outage, run with `--outage-seconds 40`: "
-        "`/ready` answered 200 0.7 s after the start).",
+        "Polls around the outage, by outcome in the order sent (s after the stop call): "
+        f"`/ready` {_poll_runs(f.ready_polls)}; `GET {API_POLL_PATH}` {_poll_runs(f.api_polls)}"
+        + f". The database was up again {f.down_seconds:.1f} s after the stop call. No request "
+        "waits for the connect timeout while the database is down: an API process that cannot "
+        "make a connection (psycopg_pool gives up at the second attempt in a row) marks the "
+        "database down; from then on, and within 0.25 s for a request already waiting for a "
+        "connection, requests get 503 with `Retry-After: 1` at once, while a prober tries the "
+        "database every 0.25 s and lets requests in again as soon as it answers "
+        "(`hrdata.api.database`). Each worker process finds this out for itself, the first "
+        "request after the stop on each finding the pool's connections dead. Tested by "
+        "`tests/test_faults.py::test_while_the_database_is_down_requests_get_503_with_retry_"
+        "after_without_waiting_for_it` and `::test_once_the_database_is_back_the_service_serves_"
+        "again_without_a_restart` (a 30 s connect timeout, clients that allow 5 s).",
         "",
         "uvicorn's supervisor checks its workers every 0.5 s and starts a new one in place of "
         "a dead one; when a worker dies while the supervisor is waiting for its answer to a "

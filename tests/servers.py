@@ -31,7 +31,7 @@ def start_server(
     """
     assert settings.database_url is not None
     port = free_port()
-    log = folder / f"serve-{port}.log"
+    log = folder / f"serve-{port}.log"  # its logs (stderr): JSON lines only
     env = {
         **os.environ,
         "HRDATA_DATABASE_URL": settings.database_url.get_secret_value(),
@@ -39,12 +39,12 @@ def start_server(
         "HRDATA_SOURCE_ROOTS": json.dumps(settings.source_roots),
         **env,
     }
-    with log.open("w") as out:
+    with log.open("w") as err, (folder / f"serve-{port}.out").open("w") as out:
         process = subprocess.Popen(
             [sys.executable, "-m", "hrdata", "serve", "--port", str(port), *args],
             env=env,
             stdout=out,
-            stderr=subprocess.STDOUT,
+            stderr=err,
             cwd=folder,
         )
     url = f"http://127.0.0.1:{port}"

@@ -368,3 +368,79 @@ def test_a_name_holding_a_control_character_is_rejected(
 
     assert ["control_character"] == [r["code"] for r in response.json()["rejected"][0]["reasons"]]
     assert 0 == count(db, "departments")
+
+
+def test_a_csv_body_with_its_header_in_another_order_is_read_by_name(
+    api: TestClient, ingest: dict[str, str], db: psycopg.Connection
+) -> None:
+    response = api.post(
+        "/v1/tables/departments/rows",
+        content=b"department,id\r\nSales,5\r\n",
+        headers={**ingest, "Content-Type": "text/csv"},
+    )
+
+    assert 1 == response.json()["inserted"], response.text
+    assert [(5, "Sales")] == db.execute("SELECT id, department FROM departments").fetchall()
+
+
+def test_a_csv_body_whose_header_lacks_a_column_is_a_422(
+    api: TestClient, ingest: dict[str, str]
+) -> None:
+    response = api.post(
+        "/v1/tables/departments/rows",
+        content=b"department\r\nSales\r\n",
+        headers={**ingest, "Content-Type": "text/csv"},
+    )
+
+    assert (422, "header_mismatch") == (response.status_code, response.json()["error"]["type"])
+
+
+def test_rejected_rows_come_back_in_the_order_of_the_request(
+    api: TestClient, ingest: dict[str, str], db: psycopg.Connection, parents: None
+) -> None:
+    db.execute("INSERT INTO hired_employees VALUES (1, 'Stored', '2021-03-01T10:00:00Z', 1, 10)")
+    # Row 0 conflicts with a stored row (found while writing); row 2 fails its checks.
+    rows = [employee(1), employee(2), employee(3, job_id=99), employee(4)]
+
+    body = post(api, ingest, "hired_employees", rows).json()
+
+    assert [0, 2] == [r["index"] for r in body["rejected"]]
+
+
+@pytest.mark.parametrize("value", [-4, "-4", "-0", -(10**15)])
+def test_a_negative_id_is_out_of_range_in_the_dictionarys_bounds(
+    api: TestClient, ingest: dict[str, str], value: Any
+) -> None:
+    body = post(api, ingest, "departments", [{"id": value, "department": "Sales"}]).json()
+
+    reason = body["rejected"][0]["reasons"][0]
+    assert "out_of_range" == reason["code"]
+    assert reason["message"].endswith("is out of range: ids are integers from 1 to 2147483647")
+
+
+def test_a_department_named_like_another_id_is_rejected_as_name_taken(
+    api: TestClient, ingest: dict[str, str], db: psycopg.Connection
+) -> None:
+    db.execute("INSERT INTO departments VALUES (11, 'Legal')")
+
+    body = post(api, ingest, "departments", [{"id": 13, "department": "legal"}]).json()
+
+    reason = body["rejected"][0]["reasons"][0]
+    assert ("name_taken", "department 'legal' is already the name of id 11") == (
+        reason["code"],
+        reason["message"],
+    )
+    assert 1 == count(db, "departments")
+
+
+def test_concurrent_batches_naming_one_new_department_insert_it_once(
+    api: TestClient, ingest: dict[str, str], db: psycopg.Connection
+) -> None:
+    def send(i: int) -> Any:
+        return post(api, ingest, "departments", [{"id": 100 + i, "department": "Legal"}]).json()
+
+    with ThreadPoolExecutor(8) as pool:
+        bodies = list(pool.map(send, range(8)))
+
+    assert (1, 7) == (sum(b["inserted"] for b in bodies), sum(len(b["rejected"]) for b in bodies))
+    assert 1 == count(db, "departments")

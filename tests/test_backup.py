@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -92,6 +93,21 @@ def test_backup_writes_a_manifest_with_counts_checksums_and_fingerprints(
         len(e["sha256"]) == 64 and len(e["schema_fingerprint"]) == 64
         for e in written["tables"].values()
     )
+
+
+def test_the_schema_fingerprint_is_the_sha256_of_the_files_schema_as_sorted_compact_json(
+    settings: Settings, loaded: dict[str, Any]
+) -> None:
+    manifest = take_backup(settings)
+
+    for entry in manifest.tables.values():
+        path = backup_dir(settings, manifest.backup_id) / entry.file
+        with path.open("rb") as f:
+            stored = json.loads(
+                avro.datafile.DataFileReader(f, avro.io.DatumReader()).meta["avro.schema"]
+            )
+        text = json.dumps(stored, sort_keys=True, separators=(",", ":"))
+        assert hashlib.sha256(text.encode()).hexdigest() == entry.schema_fingerprint
 
 
 def test_backup_of_chosen_tables_only(settings: Settings, loaded: dict[str, Any]) -> None:

@@ -55,6 +55,33 @@ def test_migrate_prints_a_summary_table(run: Invoke, db: psycopg.Connection) -> 
     assert "hired_employees" in result.stdout and "missing 69" in result.stdout
 
 
+def test_migrate_quiet_prints_nothing_when_all_goes_well(
+    run: Invoke, db: psycopg.Connection
+) -> None:
+    result = run("migrate", str(CHALLENGE), "--quiet")
+
+    assert (0, "", "") == (result.exit_code, result.stdout, result.stderr)
+
+
+def test_migrate_quiet_still_prints_the_error(
+    run: Invoke, db: psycopg.Connection, tmp_path: Path
+) -> None:
+    result = run("migrate", str(tmp_path / "nope.csv"), "--quiet")
+
+    assert 2 == result.exit_code
+    assert "" == result.stdout
+    assert f"Error: {tmp_path / 'nope.csv'}: no such file or directory\n" == result.stderr
+
+
+def test_migrate_quiet_still_names_a_file_over_the_reject_limit(
+    run: Invoke, db: psycopg.Connection
+) -> None:
+    result = run("migrate", str(CHALLENGE), "--quiet", "--max-rejects", "1%")
+
+    assert (EXIT_OVER_REJECT_LIMIT, "") == (result.exit_code, result.stdout)
+    assert "hired_employees.csv: over_reject_limit: nothing from it was kept" in result.stderr
+
+
 def test_over_reject_limit_exits_non_zero(run: Invoke, db: psycopg.Connection) -> None:
     result = run("migrate", str(CHALLENGE), "--max-rejects", "1%", "--json")
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 
-from hrdata.errors import Reason
+import pytest
+
+from hrdata.errors import HeaderMismatch, Reason
 from hrdata.ingest.csvfile import parse_lines
 
 HEADER = ("id", "department")
@@ -32,8 +34,46 @@ def test_header_with_blanks_and_capitals_is_still_a_header() -> None:
     assert [["1", "Sales"]] == fields_of(b" ID , Department\r\n1,Sales\r\n")
 
 
-def test_first_line_that_is_not_the_header_is_data() -> None:
-    assert [["id", "jobs"], ["1", "Sales"]] == fields_of(b"id,jobs\n1,Sales\n")
+def test_first_line_with_an_integer_is_data_even_if_it_names_a_column() -> None:
+    assert [["1", "department"], ["2", "Sales"]] == fields_of(b"1,department\n2,Sales\n")
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"department,id\nSales,1\n", [["1", "Sales"]]),
+        (b' Department , ID \r\n"Sales, EMEA",2\r\n', [["2", "Sales, EMEA"]]),
+    ],
+    ids=["swapped", "blanks-capitals-quotes"],
+)
+def test_a_header_in_another_order_maps_the_columns_by_name(
+    data: bytes, expected: list[list[str]]
+) -> None:
+    assert expected == fields_of(data)
+
+
+def test_lines_after_a_reordered_header_keep_their_numbers_and_problems() -> None:
+    lines = parse(b'department,id\nSales,1\n\nHR\n"open,3\n')
+
+    assert [(2, ["1", "Sales"]), (4, ["HR"]), (5, "unbalanced_quotes")] == [
+        (n, f if isinstance(f, list) else f.code) for n, f, _ in lines
+    ]
+
+
+@pytest.mark.parametrize(
+    ("first", "named"),
+    [
+        (b"id,jobs", "names unknown 'jobs'"),
+        (b"department", "lacks 'id'"),
+        (b"id,department,id", "repeats 'id'"),
+        (b"ID,Department,extra", "names unknown 'extra'"),
+    ],
+)
+def test_a_header_that_lacks_or_names_an_unknown_column_is_an_error_for_the_file(
+    first: bytes, named: str
+) -> None:
+    with pytest.raises(HeaderMismatch, match=named):
+        fields_of(first + b"\n1,Sales\n")
 
 
 def test_only_the_first_line_can_be_a_header() -> None:

@@ -22,3 +22,12 @@ def test_iterates_in_order_and_counts() -> None:
     ids = IdSet([70_000, 3, 9, 3])
 
     assert ([3, 9, 70_000], 3) == (list(ids), len(ids))
+
+
+def test_discard_removes_an_id_and_ignores_one_not_there() -> None:
+    ids = IdSet([3, 70_000])
+
+    ids.discard(3)
+    ids.discard(5)
+
+    assert (False, True, 1) == (3 in ids, 70_000 in ids, len(ids))

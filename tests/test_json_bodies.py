@@ -78,17 +78,18 @@ def test_an_integer_of_thousands_of_digits_is_a_rejected_row_in_the_users_terms(
     response = send(api, tokens, body)
 
     reason = response.json()["rejected"][0]["reasons"][0]
-    assert ("out_of_range", "id has 5000 digits; ids are 1..2147483647") == (
+    assert ("out_of_range", "id has 5000 digits: ids are integers from 1 to 2147483647") == (
         reason["code"],
         reason["message"],
     )
 
 
 @pytest.mark.parametrize("depth", [40, 5000, 100_000])
+@pytest.mark.parametrize("kind", ["arrays", "objects"])
 def test_json_nested_too_deep_is_a_422_naming_the_limit(
-    api: TestClient, tokens: dict[str, str], depth: int
+    api: TestClient, tokens: dict[str, str], depth: int, kind: str
 ) -> None:
-    value = "[" * depth + "]" * depth
+    value = "[" * depth + "]" * depth if kind == "arrays" else '{"a":' * depth + "1" + "}" * depth
     body = f'{{"rows": [{{"id": 1, "department": "x", "extra": {value}}}]}}'.encode()
 
     response = send(api, tokens, body)
@@ -196,3 +197,43 @@ def test_every_json_route_decodes_its_body_as_strict_json(
 @pytest.mark.parametrize("document", [b"null", b"1", b'"rows"', b"true", b"[]"])
 def test_a_scalar_document_decodes_as_itself(document: bytes) -> None:
     assert json.loads(document) == jsonbody.loads(document)
+
+
+KEYS = st.sampled_from(["id", "department", "rows", "x"])
+TEXT = st.text(st.sampled_from('ab"\\{}[]:, \t\u00e9\ud800'), max_size=6)
+SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | TEXT
+
+
+def _render(rows: list[Any]) -> bytes:
+    def value(v: Any) -> str:
+        if isinstance(v, list):  # a row as (key, value, space before the colon): keys may repeat
+            return "{" + ",".join(f"{json.dumps(k)}{s}:{json.dumps(x)}" for k, x, s in v) + "}"
+        return json.dumps(v)
+
+    return ('{"rows":[' + ",".join(map(value, rows)) + "]}").encode()
+
+
+def _outcome(decode: Any, body: bytes) -> Any:
+    try:
+        document = decode(body)
+    except BadRequestBody as refused:
+        return ("refused", str(refused))
+    rows = document["rows"] if isinstance(document, dict) else None
+    marks = [getattr(r, "repeated", None) for r in rows] if isinstance(rows, list) else None
+    return (document, marks)
+
+
+VALUES = SCALARS | st.lists(SCALARS, max_size=2) | st.dictionaries(KEYS, SCALARS, max_size=2)
+SPACES = st.sampled_from(["", "", " ", "\n\t"])
+
+
+@given(
+    rows=st.lists(
+        st.lists(st.tuples(KEYS, VALUES, SPACES), max_size=4) | SCALARS, min_size=1, max_size=4
+    )
+)
+def test_the_fast_decoding_of_plain_rows_agrees_with_the_exact_one(rows: list[Any]) -> None:
+    body = _render(rows)
+
+    exact = _outcome(lambda b: jsonbody._exact(b.decode("utf-8-sig"), False), body)
+    assert exact == _outcome(jsonbody.loads, body)

@@ -457,7 +457,7 @@ def test_keys_revoke_twice_fails_the_second_time(run: Invoke, db: psycopg.Connec
 
 
 def test_keys_commands_create_the_schema_first(run: Invoke, db: psycopg.Connection) -> None:
-    db.execute("DROP TABLE api_keys")
+    db.execute("DROP TABLE report_sessions, api_keys")  # sessions refer to keys
 
     result = run("keys", "list", "--json")
 

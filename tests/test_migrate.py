@@ -393,3 +393,70 @@ def test_names_with_c1_controls_or_line_separators_are_rejected_not_loaded(
         "SELECT DISTINCT r->>'code' FROM rejected_rows, jsonb_array_elements(reasons) r"
     )
     assert [("control_character",)] == codes.fetchall()
+
+
+def test_a_header_in_another_order_loads_every_column_by_name(
+    settings: Settings, db: psycopg.Connection, parents: Path, tmp_path: Path
+) -> None:
+    migrate(settings, [str(parents)])
+    path = write(
+        tmp_path,
+        "hired_employees.csv",
+        "department_id,job_id,id,name,datetime\n2,10,7,Ada,2021-01-01T00:00:00Z\n",
+    )
+
+    result = migrate(settings, [str(path)]).files[0]
+
+    assert (1, 0) == (result.inserted, result.rejected)
+    assert (7, "Ada", 2, 10) == db.execute(
+        "SELECT id, name, department_id, job_id FROM hired_employees"
+    ).fetchone()
+
+
+def test_a_header_naming_an_unknown_column_fails_the_file_naming_it(
+    settings: Settings, db: psycopg.Connection, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "departments.csv", "id,dept_name\n1,Sales\n")
+
+    with pytest.raises(SourceError, match=r"departments\.csv.*names unknown 'dept_name'"):
+        migrate(settings, [str(path)])
+
+    assert 0 == count(db, "departments")
+
+
+def test_a_department_name_another_id_holds_is_rejected_as_name_taken_inside_a_file(
+    settings: Settings, db: psycopg.Connection, tmp_path: Path
+) -> None:
+    path = write(tmp_path, "departments.csv", "11,Legal\n13, LEGAL \n14,Légal\n11,Legal\n")
+
+    result = migrate(settings, [str(path)]).files[0]
+
+    assert (2, {"name_taken": 1}) == (result.inserted, dict(result.rejected_by_reason))
+    assert [(11, "Legal"), (14, "Légal")] == db.execute(
+        "SELECT id, department FROM departments ORDER BY id"
+    ).fetchall()
+
+
+def test_a_job_name_stored_under_another_id_is_rejected_in_a_later_run(
+    settings: Settings, db: psycopg.Connection, tmp_path: Path
+) -> None:
+    db.execute("INSERT INTO jobs VALUES (1, 'Straße Sweeper')")
+    path = write(tmp_path, "jobs.csv", "2,STRASSE SWEEPER\n1,Straße Sweeper\n")
+
+    result = migrate(settings, [str(path)]).files[0]
+
+    assert (0, 1, {"name_taken": 1}) == (
+        result.inserted,
+        result.skipped,
+        dict(result.rejected_by_reason),
+    )
+
+
+def test_employees_may_share_a_name(
+    settings: Settings, db: psycopg.Connection, parents: Path, tmp_path: Path
+) -> None:
+    migrate(settings, [str(parents)])
+    moment = "2021-01-01T00:00:00Z"
+    path = write(tmp_path, "hired_employees.csv", f"1,Ada,{moment},1,10\n2,ada,{moment},1,10\n")
+
+    assert 2 == migrate(settings, [str(path)]).files[0].inserted

@@ -448,7 +448,7 @@ def test_login_page_explains_the_key_and_the_cookie() -> None:
     text = Page(render_login()).text()
 
     assert "role is read (or admin)" in text
-    assert "kept in a cookie for this browser only, never in the URL" in text
+    assert "the cookie holds only its token, never the key" in text
 
 
 def test_login_message_is_shown_escaped() -> None:

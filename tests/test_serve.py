@@ -4,9 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -18,7 +23,7 @@ from fastapi.testclient import TestClient
 from conftest import as_role, count
 from hrdata.api.logs import JsonFormatter
 from hrdata.settings import Settings
-from servers import start_server, stop
+from servers import free_port, start_server, stop
 
 
 @pytest.fixture
@@ -92,3 +97,110 @@ def test_several_workers_serve_and_agree_on_an_idempotency_key(
     assert [200] * 8 == [a.status_code for a in answers]
     assert 1 == len({a.json()["request_id"] for a in answers})
     assert 500 == count(db, "departments")
+
+
+@contextmanager
+def serving(
+    port: int, environment: dict[str, str], folder: Path, *args: str
+) -> Iterator[subprocess.Popen[str]]:
+    """`hrdata serve` on `port`, its stdout a pipe (its logs dropped); killed if still running."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hrdata", "serve", "--port", str(port), *args],
+        env=environment,
+        cwd=folder,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def first_line(process: subprocess.Popen[str], seconds: float = 60) -> str:
+    """The first line `process` prints; after `seconds` without one it is killed ("")."""
+    assert process.stdout is not None
+    with ThreadPoolExecutor(1) as pool:
+        reading = pool.submit(process.stdout.readline)
+        try:
+            return reading.result(timeout=seconds)
+        except TimeoutError:
+            process.kill()
+            return reading.result()
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_serve_prints_one_line_with_its_urls_and_the_key_command_once_it_listens(
+    settings: Settings, db: psycopg.Connection, tmp_path: Path, workers: str
+) -> None:
+    assert settings.database_url is not None
+    port = free_port()
+    environment = {**os.environ, "HRDATA_DATABASE_URL": settings.database_url.get_secret_value()}
+    with serving(port, environment, tmp_path, "--workers", workers) as process:
+        line = first_line(process)
+        answered = httpx.get(f"http://127.0.0.1:{port}/health").status_code  # no retry: up
+        process.send_signal(signal.SIGINT)
+        rest = process.communicate(timeout=30)[0]
+
+    url = f"http://127.0.0.1:{port}"
+    assert 200 == answered
+    assert (
+        f"hrdata is serving {url} (API docs: {url}/docs, report: {url}/reports); "
+        f"create a key with: python -m hrdata keys create --role admin --name me\n"
+    ) == line
+    assert "" == rest
+
+
+@pytest.mark.parametrize("stop_with", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_serve_on_the_embedded_database_stops_it_when_stopped(
+    tmp_path: Path, stop_with: signal.Signals
+) -> None:
+    home = tmp_path / "home"
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("HRDATA_")}
+    environment["HRDATA_HOME"] = str(home)
+    hrdata = [sys.executable, "-m", "hrdata"]
+    # As `make run` does: an earlier command starts the embedded server, serve finds it running.
+    subprocess.run([*hrdata, "db", "url"], env=environment, check=True, capture_output=True)
+    pid_file = home / "pgdata" / "postmaster.pid"
+    postmaster = psutil.Process(int(pid_file.read_text().split()[0]))
+    try:
+        with serving(free_port(), environment, tmp_path) as process:
+            assert "hrdata is serving" in first_line(process)
+
+            process.send_signal(stop_with)  # SIGINT is what Ctrl-C in `make run` sends
+            process.wait(timeout=60)
+    finally:
+        subprocess.run([*hrdata, "db", "stop"], env=environment, capture_output=True)
+
+    assert 0 == process.returncode
+    assert not pid_file.exists()
+    assert not postmaster.is_running() or postmaster.status() == psutil.STATUS_ZOMBIE
+
+
+def test_db_stop_prints_no_warning_where_xdg_runtime_dir_is_unset(tmp_path: Path) -> None:
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("HRDATA_", "XDG_RUNTIME_DIR"))
+    }
+    environment["HRDATA_HOME"] = str(tmp_path / "home")
+    hrdata = [sys.executable, "-m", "hrdata", "db"]
+    subprocess.run([*hrdata, "url"], env=environment, cwd=tmp_path, check=True, capture_output=True)
+
+    stopped = subprocess.run(
+        [*hrdata, "stop"], env=environment, cwd=tmp_path, capture_output=True, text=True
+    )
+
+    assert ("embedded server stopped\n", "", 0) == (
+        stopped.stdout,
+        stopped.stderr,
+        stopped.returncode,
+    )
+
+
+def test_the_root_sends_a_browser_to_the_api_docs(api: TestClient) -> None:
+    answer = api.get("/", follow_redirects=False)
+
+    assert (307, "/docs") == (answer.status_code, answer.headers["location"])
+    assert "/" not in api.get("/openapi.json").json()["paths"]

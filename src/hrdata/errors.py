@@ -3,9 +3,10 @@
 * HrdataError                 every error below; carries an exit code (and, later, an HTTP status)
   + UnknownTable              a table name not in the data dictionary
   + SourceError               a source that cannot be read (missing, empty, S3 denied...)
+  + HeaderMismatch            a header line that lacks a column or names an unknown one
   + SourceOutsideRoots        a source named through the API outside HRDATA_SOURCE_ROOTS (403)
   + ConfigurationError        settings that cannot work
-  + DatabaseUnavailable       PostgreSQL cannot be reached or was lost mid-run
+  + DatabaseUnavailable       PostgreSQL cannot be reached or was lost mid-run (503, Retry-After)
   + InvalidArgument           a command-line or request argument that makes no sense
   + NotAuthenticated          no API key, or one that is malformed, unknown, wrong or revoked
   + TooManyFailures           an address that presented wrong keys too often (429, Retry-After)
@@ -31,11 +32,19 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of `exc`'s message, for a one-line log or error; its type when empty."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 class HrdataError(Exception):
     """Base of every error hrdata raises on purpose."""
 
     exit_code: ClassVar[int] = 1
     http_status: ClassVar[int] = 500
+    # Seconds after which trying again may succeed: the API answer's Retry-After, when set.
+    retry_after: int | None = None
 
 
 class UnknownTable(HrdataError):
@@ -76,6 +85,13 @@ class SourceOutsideRoots(HrdataError):
         )
 
 
+class HeaderMismatch(HrdataError):
+    """A first line that is a header, but not one of the table's columns each once."""
+
+    exit_code = 2
+    http_status = 422
+
+
 class ConfigurationError(HrdataError):
     exit_code = 2
 
@@ -88,6 +104,8 @@ class InvalidArgument(HrdataError):
 class DatabaseUnavailable(HrdataError):
     exit_code = 4
     http_status = 503
+    # The API tries an unreachable database again every quarter second, so a second is enough.
+    retry_after = 1
 
 
 class RequestTimedOut(DatabaseUnavailable):

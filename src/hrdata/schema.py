@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from psycopg import sql
 
+from hrdata import sessions
 from hrdata.dictionary import BLANKS, CONTROL_RANGES, MAX_INTEGER, TABLES, Column, Table
 from hrdata.metrics import counts
 
@@ -113,6 +114,7 @@ BOOKKEEPING: dict[str, tuple[str, ...]] = {
         revoked_at timestamptz
     )""",
     ),
+    "report_sessions": sessions.DDL,
     "idempotency_keys": (
         """CREATE TABLE IF NOT EXISTS idempotency_keys (
         owner text NOT NULL,
@@ -198,6 +200,13 @@ def _text_rules() -> list[str]:
         "  separators (Zl, Zp), and the bidi embeddings, overrides and isolates, which change how",
         "  a name is shown. Other format characters (Cf: zero-width joiners, soft hyphen, the",
         "  LRM and RLM marks) are kept: real names in many scripts need them.",
+        "- **Unique ignoring case**: two names are the same when they are equal once trimmed and",
+        "  case folded (Unicode `casefold`: `LEGAL`, ` legal ` and `Legal` are one name, `Straße`",
+        "  and `STRASSE` too; `Légal` is another). A department or job whose name another id",
+        "  holds is rejected (`name_taken`, naming that id), whether it comes in a migration, a",
+        "  batch or the same file as the first; the first row to hold a name keeps it. Tables",
+        "  with such a column are written by one writer at a time, so concurrent batches cannot",
+        "  both take a name.",
         "",
     ]
 

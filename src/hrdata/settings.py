@@ -77,6 +77,11 @@ class Settings(BaseSettings):
     auth_failure_window_seconds: float = Field(
         default=60, gt=0, description="The window auth_failure_limit counts failures in."
     )
+    report_session_hours: float = Field(
+        default=8,
+        gt=0,
+        description="How long a sign-in to the report pages lasts; sign-out or revocation ends it.",
+    )
     statement_timeout_seconds: float = Field(
         default=60,
         ge=0,

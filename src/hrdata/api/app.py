@@ -12,15 +12,16 @@ from contextlib import asynccontextmanager
 
 import psycopg
 from fastapi import FastAPI, Request, Response
-from psycopg_pool import ConnectionPool
 
 from hrdata import __version__
 from hrdata.api import errors
 from hrdata.api.body_limit import BodyLimit
+from hrdata.api.database import Database
 from hrdata.api.logs import request_id
 from hrdata.api.routes import (
     backups,
     health,
+    home,
     meta,
     metrics,
     migrations,
@@ -30,14 +31,13 @@ from hrdata.api.routes import (
 )
 from hrdata.auth import Authenticator
 from hrdata.db import database_url, init_schema
-from hrdata.errors import HrdataError
+from hrdata.errors import HrdataError, first_line
 from hrdata.metrics import counts
 from hrdata.settings import Settings
 
 log = logging.getLogger("hrdata.api")
 
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
-_RECONNECT_GIVE_UP_SECONDS = 10.0
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -47,24 +47,8 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         url = database_url(settings)
         app.state.schema_ready = _init_schema(url, settings)
-        app.state.pool = ConnectionPool(
-            url,
-            min_size=1,
-            max_size=settings.pool_size,
-            timeout=settings.connect_timeout_seconds,
-            kwargs={
-                "application_name": "hrdata-api",
-                "connect_timeout": settings.connect_timeout_seconds,
-                # Bounds every request's statements (lock waits included), in milliseconds.
-                "options": f"-c statement_timeout={int(settings.statement_timeout_seconds * 1000)}",
-            },
-            check=ConnectionPool.check_connection,
-            # The pool retries a lost connection after 1, 2, 4, 8... s; giving up early lets the
-            # next request start afresh, so a long outage is followed by a quick recovery.
-            reconnect_timeout=_RECONNECT_GIVE_UP_SECONDS,
-            open=False,
-        )
-        app.state.pool.open(wait=False)
+        app.state.database = Database(url, settings)
+        app.state.database.open()
         stop_folding = threading.Event()
         folder = threading.Thread(
             target=counts.fold_until,
@@ -85,7 +69,7 @@ def create_app(settings: Settings) -> FastAPI:
             stop_folding.set()
             if folder.is_alive():
                 folder.join()
-            app.state.pool.close()
+            app.state.database.close()
 
     app = FastAPI(
         title="hrdata",
@@ -98,7 +82,7 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
     app.middleware("http")(_request_context)
-    for module in (health, meta, rows, rejects, migrations, backups, metrics, reports):
+    for module in (home, health, meta, rows, rejects, migrations, backups, metrics, reports):
         app.include_router(module.router)
     return app
 
@@ -119,7 +103,7 @@ def _init_schema(url: str, settings: Settings) -> bool:
         return True
     except (psycopg.OperationalError, HrdataError) as exc:
         # Start anyway: /ready reports the database, and the schema is made on first use.
-        log.warning("database not ready at startup", extra={"error": str(exc).splitlines()[0]})
+        log.warning("database not ready at startup", extra={"error": first_line(exc)})
         return False
 
 

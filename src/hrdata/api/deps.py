@@ -8,11 +8,10 @@ from typing import Annotated
 import psycopg
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from psycopg_pool import ConnectionPool, PoolTimeout
 
+from hrdata.api.database import Database
 from hrdata.auth import Authenticator, Caller, require
 from hrdata.db import init_schema
-from hrdata.errors import DatabaseUnavailable
 from hrdata.settings import Settings
 
 
@@ -22,16 +21,16 @@ def get_settings(request: Request) -> Settings:
 
 
 def get_connection(request: Request) -> Iterator[psycopg.Connection]:
-    """A pooled connection; the schema is created on first use if startup could not."""
-    pool: ConnectionPool = request.app.state.pool
-    try:
-        with pool.connection() as conn:
-            if not request.app.state.schema_ready:
-                init_schema(conn)
-                request.app.state.schema_ready = True
-            yield conn
-    except PoolTimeout as exc:
-        raise DatabaseUnavailable("the database is unavailable; try again shortly") from exc
+    """A pooled connection; the schema is created on first use if startup could not.
+
+    Raises DatabaseUnavailable (503) when none comes in time, at once while the database is down.
+    """
+    database: Database = request.app.state.database
+    with database.connection() as conn:
+        if not request.app.state.schema_ready:
+            init_schema(conn)
+            request.app.state.schema_ready = True
+        yield conn
 
 
 # PostgreSQL text cannot hold NUL: a parameter that reaches a query is refused (422) with one.

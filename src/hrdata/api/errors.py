@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from hrdata.api.logs import request_id
-from hrdata.errors import DatabaseUnavailable, HrdataError, RequestTimedOut, TooManyFailures
+from hrdata.errors import DatabaseUnavailable, HrdataError, RequestTimedOut
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +59,7 @@ def error_response(
 
 async def _hrdata_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HrdataError)
-    retry_after = exc.retry_after if isinstance(exc, TooManyFailures) else None
-    return error_response(exc.http_status, _type_name(exc), str(exc), retry_after=retry_after)
+    return error_response(exc.http_status, _type_name(exc), str(exc), retry_after=exc.retry_after)
 
 
 async def _database_error(_: Request, exc: Exception) -> JSONResponse:
@@ -125,7 +124,7 @@ def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
         415: "The body is not JSON or CSV",
         422: "The request is not the expected shape, or (strict mode) a row is invalid",
         429: "Too many wrong API keys from this address; see Retry-After",
-        503: "The database is unavailable",
+        503: "The database is unavailable; see Retry-After",
     }
     # Any route that checks a key may also refuse an address that keeps presenting wrong ones.
     listed = (*statuses, 429) if 401 in statuses else statuses

@@ -13,7 +13,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException
 
-from hrdata.errors import BadRequestBody
+from hrdata.errors import HrdataError
 from hrdata.ingest import jsonbody
 
 
@@ -25,7 +25,8 @@ class _StrictJsonRequest(Request):
 
 
 class StrictJsonRoute(APIRoute):
-    """A route whose JSON body is decoded by `jsonbody.loads`; its errors answer 422."""
+    """A route whose JSON body is decoded by `jsonbody.loads`, and whose body errors keep
+    their own status (422, 413) instead of FastAPI's 400."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -34,8 +35,9 @@ class StrictJsonRoute(APIRoute):
             try:
                 return await handler(_StrictJsonRequest(request.scope, request.receive))
             except HTTPException as exc:
-                # FastAPI turns any decoding failure into a bare 400; ours says what is wrong.
-                if isinstance(exc.__cause__, BadRequestBody):
+                # FastAPI turns any failure while reading a body into a bare 400; ours (not
+                # JSON, over the size limit...) says what is wrong, with its own status.
+                if isinstance(exc.__cause__, HrdataError):
                     raise exc.__cause__ from None
                 raise
 

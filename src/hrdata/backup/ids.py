@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 
 from hrdata.errors import InvalidArgument
 
-_BACKUP_ID = re.compile(r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}")
+# The one definition: the API's path and body parameters take it too.
+BACKUP_ID_PATTERN = r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$"
+_BACKUP_ID = re.compile(BACKUP_ID_PATTERN)
 
 
 def new_backup_id() -> str:

@@ -54,12 +54,18 @@ def restore(
     backup_id: str | None = None,
     location: str | None = None,
     on_table: TableDone = lambda table, rows: None,
+    before_change: Callable[[Manifest, list[str]], None] = lambda manifest, tables: None,
 ) -> RestoreResult:
-    """Replace `tables` (every table of the set when None) with their rows in the backup."""
+    """Replace `tables` (every table of the set when None) with their rows in the backup.
+
+    `before_change(manifest, tables)` runs once both are known and nothing is read or changed
+    yet (a confirmation); whatever it raises stops the restore there.
+    """
     storage = storage_for(settings, location)
     backup_id = checked_backup_id(backup_id) if backup_id else latest_backup(storage)
     manifest = read_manifest(storage, backup_id)
     chosen = tables_named(tables or list(manifest.tables))
+    before_change(manifest, [table.name for table in chosen])
     result = RestoreResult(backup_id)
     with ExitStack() as stack:
         files = {t.name: stack.enter_context(verified_file(storage, manifest, t)) for t in chosen}

@@ -14,6 +14,7 @@ import psycopg
 
 from hrdata import __version__
 from hrdata.backup.avro import HashingWriter, count_records, file_schema, write_table
+from hrdata.backup.codecs import CODECS, DEFAULT_CODEC
 from hrdata.backup.ids import checked_backup_id, new_backup_id
 from hrdata.backup.manifest import (
     MANIFEST,
@@ -29,8 +30,6 @@ from hrdata.dictionary import table as table_named
 from hrdata.errors import BackupCorrupt, InvalidArgument, NotFound, SourceError, StorageError
 from hrdata.settings import Settings
 
-CODECS = ("null", "deflate", "zstandard", "snappy")
-
 # Told of each table a backup or restore has finished, with its rows (for job progress).
 TableDone = Callable[[str, int], None]
 
@@ -45,7 +44,7 @@ def take_backup(
     settings: Settings,
     tables: list[str] | None = None,
     destination: str | None = None,
-    codec: str = "deflate",
+    codec: str = DEFAULT_CODEC,
     on_table: TableDone = lambda table, rows: None,
 ) -> Manifest:
     """Write every table asked for from one consistent snapshot, then the manifest."""

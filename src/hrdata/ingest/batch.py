@@ -106,7 +106,9 @@ def _record(table: Table, columns: frozenset[str], row: Any) -> Item:
         elif column.type == "integer" and value.__class__ is int:
             fields.append(str(value))
         elif column.type == "integer" and isinstance(value, LongNumber):
-            message = f"{column.name} has {len(value)} digits; ids are 1..{MAX_INTEGER}"
+            message = (
+                f"{column.name} has {len(value)} digits: ids are integers from 1 to {MAX_INTEGER}"
+            )
             problems.append(Reason("out_of_range", message, column.name))
             fields.append("")
         else:
@@ -209,7 +211,11 @@ def _write(
         "table": table.name,
         "inserted": result.inserted,
         "skipped": result.skipped,
-        "rejected": [_rejected_row(batch, number, reasons) for number, reasons in spool.kept or []],
+        # In the request's order: rows rejected while writing (conflicts) come to light later.
+        "rejected": sorted(
+            (_rejected_row(batch, number, reasons) for number, reasons in spool.kept or []),
+            key=lambda row: row["index"],
+        ),
         "warnings": [],
     }
     if strict and spool.count:

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
 
 from hrdata.dictionary import BLANKS, trim
-from hrdata.errors import Reason
+from hrdata.errors import HeaderMismatch, Reason
 
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 # Undecodable bytes, and lone surrogates (a JSON body may escape one: "\ud800").
@@ -38,8 +38,10 @@ Line = tuple[int, "str | LineProblem"]
 def read_lines(stream: BinaryIO, *, header: tuple[str, ...], max_line_chars: int) -> Iterator[Line]:
     """Yield every non-blank line of `stream`, numbered, without its line ending.
 
-    A UTF-8 byte-order mark, CRLF, LF or CR endings and a first line equal to `header` are
-    handled; a line longer than `max_line_chars` comes as a LineProblem and is never held whole.
+    A UTF-8 byte-order mark and CRLF, LF or CR endings are handled; a line longer than
+    `max_line_chars` comes as a LineProblem and is never held whole. A first line naming the
+    columns of `header` in another order makes every later line come in `header`'s order;
+    one that is a header but not of these columns raises HeaderMismatch.
     """
     # surrogateescape keeps undecodable bytes visible so one bad line is rejected, not the file;
     # newline=None turns every line ending into "\n", so each chunk splits into lines in C.
@@ -49,6 +51,7 @@ def read_lines(stream: BinaryIO, *, header: tuple[str, ...], max_line_chars: int
     )
     number = 0
     first = True
+    order: list[int] | None = None  # where each column of `header` is in the file's lines
     partial = ""  # the start of a line that ends in a later chunk
     skipping = False  # inside a line already reported as too long
     while True:
@@ -70,11 +73,15 @@ def read_lines(stream: BinaryIO, *, header: tuple[str, ...], max_line_chars: int
                 yield number, LineProblem(too_long, _shown(line))
             elif not line.strip(_BLANK_LINE):
                 continue
-            elif first and _is_header(split_fields(line), header):
+            elif first:
                 first = False
+                order = _header_order(split_fields(line), header)
+                if order is None:
+                    yield number, line
+                elif order == list(range(len(header))):
+                    order = None
             else:
-                first = False
-                yield number, line
+                yield number, line if order is None else _reordered(line, order)
         if not chunk:
             return
 
@@ -103,10 +110,43 @@ def split_fields(body: str) -> list[str] | Reason:
     return next(csv.reader([body], skipinitialspace=True))
 
 
-def _is_header(fields: list[str] | Reason, header: tuple[str, ...]) -> bool:
+def _header_order(fields: list[str] | Reason, header: tuple[str, ...]) -> list[int] | None:
+    """Where each column of `header` is, when `fields` is a header line; None for data.
+
+    A header names at least one column and holds no integer (every data line's id is one).
+    """
     if isinstance(fields, Reason):
-        return False
-    return tuple(trim(f).lower() for f in fields) == header
+        return None
+    names = [trim(f).lower() for f in fields]
+    if not set(names) & set(header) or any(n.isdigit() for n in names):
+        return None
+    missing = [c for c in header if c not in names]
+    unknown = sorted({n for n in names if n not in header})
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if missing or unknown or twice:
+        problems = [
+            f"{what} {', '.join(repr(n) for n in found)}"
+            for what, found in (("lacks", missing), ("names unknown", unknown), ("repeats", twice))
+            if found
+        ]
+        raise HeaderMismatch(
+            f"the first line is a header, but it {'; '.join(problems)} "
+            f"(expected the columns {', '.join(header)}, in any order, each once)"
+        )
+    return [names.index(column) for column in header]
+
+
+def _reordered(line: str, order: list[int]) -> str:
+    """`line` with its fields in the order `order` gives, as a CSV line."""
+    fields = split_fields(line)
+    if isinstance(fields, Reason) or len(fields) != len(order):
+        return line  # rejected as it is: its own reason says why
+    chosen = [fields[i] for i in order]
+    if not any("," in f or '"' in f for f in chosen):
+        return ",".join(chosen)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="").writerow(chosen)
+    return out.getvalue()
 
 
 def _shown(text: str) -> str:

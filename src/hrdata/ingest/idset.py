@@ -43,6 +43,13 @@ class IdSet:
         self._count += 1
         return True
 
+    def discard(self, value: int) -> None:
+        """Remove `value` if it is there."""
+        if value in self:
+            bit = value & _BLOCK_MASK
+            self._blocks[value >> _BLOCK_BITS][bit >> 3] &= ~(1 << (bit & 7)) & 0xFF
+            self._count -= 1
+
     def __iter__(self) -> Iterator[int]:
         for high, block in sorted(self._blocks.items()):
             for byte_index, byte in enumerate(block):

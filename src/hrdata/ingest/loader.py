@@ -24,8 +24,8 @@ import psycopg
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
-from hrdata.dictionary import Table
-from hrdata.errors import HrdataError, InvalidArgument, Reason, SourceError
+from hrdata.dictionary import Column, Table, name_key
+from hrdata.errors import HeaderMismatch, HrdataError, InvalidArgument, Reason, SourceError
 from hrdata.ingest.csvfile import read_lines
 from hrdata.ingest.idset import IdSet
 from hrdata.ingest.rejects import RejectSpool, log_name, record_log, spool_file
@@ -190,6 +190,8 @@ def _load(
         except (OSError, EOFError, zlib.error) as exc:
             message = f"reading failed after {counter.count} bytes: {exc}"
             raise SourceError(source.name, message) from exc
+        except HeaderMismatch as exc:
+            raise SourceError(source.name, str(exc)) from None
         progress(counter.count)
     return result
 
@@ -215,6 +217,7 @@ def write_rows(
     """
     seen = IdSet()
     read = 0
+    names = _Names.stored(conn, table)
     with spool_file() as candidates:
         cursor = conn.cursor()
         # A file streams for seconds: a writer thread sends while Python reads on. A small
@@ -235,6 +238,9 @@ def write_rows(
                     _write_candidate(candidates, number, ALREADY_PRESENT, item, values)
                 elif not seen.add(key):
                     _write_candidate(candidates, number, DUPLICATE_IN_SOURCE, item, values)
+                elif names is not None and (taken := names.claim(key, values)) is not None:
+                    seen.discard(key)  # a rejected row is no occurrence of its id
+                    spool.add(number, raw_of(item), [taken])
                 else:
                     pending.append("\t".join(values))
                     if len(pending) == rows_per_write:
@@ -248,6 +254,40 @@ def write_rows(
         _resolve_candidates(conn, table, candidates, spool, result)
     result.rejected = spool.count
     result.rejected_by_reason = spool.by_reason
+
+
+class _Names:
+    """The names of a table's `unique_name` column, each with the id that holds it."""
+
+    def __init__(self, column: Column, position: int, holders: dict[str, int]) -> None:
+        self.column, self.position, self.holders = column, position, holders
+
+    @classmethod
+    def stored(cls, conn: psycopg.Connection, table: Table) -> _Names | None:
+        """The names stored in `table`, or None when its names need not be unique."""
+        column = table.unique_name_column
+        if column is None:
+            return None
+        query = sql.SQL("SELECT id, {} FROM {}").format(
+            sql.Identifier(column.name), sql.Identifier(table.name)
+        )
+        # Keyed as rows come to write_rows: in COPY text form, backslashes doubled.
+        holders = {name_key(_copy_text(name)): key for key, name in conn.execute(query)}
+        return cls(column, table.columns.index(column), holders)
+
+    def claim(self, key: int, values: Sequence[str]) -> Reason | None:
+        """Give the row's name to id `key`, or say which id already holds it."""
+        name = values[self.position]
+        holder = self.holders.setdefault(name_key(name), key)
+        if holder == key:
+            return None
+        shown = name.replace("\\\\", "\\")
+        message = f"{self.column.name} {shown!r} is already the name of id {holder}"
+        return Reason("name_taken", message, self.column.name)
+
+
+def _copy_text(value: str) -> str:
+    return value.replace("\\", "\\\\")
 
 
 def _copy_statement(table: Table) -> sql.Composed:
@@ -268,7 +308,9 @@ def lock_and_read_ids(
     listed per table that exist (a small batch needs no more). Without `exclusive`, other
     writers may add rows meanwhile: the caller must expect a unique violation.
     """
-    if exclusive:
+    # Two batches naming one new department each would both find the name free: a table whose
+    # names are unique is written by one writer at a time (its rows are few, and rarely new).
+    if exclusive or table.unique_name_column is not None:
         conn.execute(
             sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(sql.Identifier(table.name))
         )

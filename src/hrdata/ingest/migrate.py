@@ -13,7 +13,13 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from hrdata.db import connection, init_schema
-from hrdata.errors import DatabaseUnavailable, HrdataError, RunPartlyLoaded, SourceError
+from hrdata.errors import (
+    DatabaseUnavailable,
+    HrdataError,
+    RunPartlyLoaded,
+    SourceError,
+    first_line,
+)
 from hrdata.ingest.loader import FileResult, LoadOptions, RejectLimit, load_file
 from hrdata.ingest.rejects import publish_pending
 from hrdata.ingest.roots import SourceRoots
@@ -146,12 +152,12 @@ def migrate(
             _fail(conn, summary, exc)
             if isinstance(exc, psycopg.OperationalError):
                 raise DatabaseUnavailable(
-                    f"lost the connection to PostgreSQL at {where}: {_first_line(exc)}; "
+                    f"lost the connection to PostgreSQL at {where}: {first_line(exc)}; "
                     "files not finished were not saved; run the migration again"
                 ) from exc
             error: BaseException = exc
             if isinstance(exc, psycopg.Error):
-                error = LoadFailed(f"PostgreSQL refused the load: {_first_line(exc)}")
+                error = LoadFailed(f"PostgreSQL refused the load: {first_line(exc)}")
             if isinstance(error, HrdataError) and summary.files and loading is not None:
                 raise _partly_loaded(summary, sources[loading:], error) from exc
             if error is not exc:
@@ -230,8 +236,3 @@ def _named_again(source: Source) -> str:
     other = [name for name in source.also_named if name != source.name]
     also = f" (also as {', '.join(other)})" if other else ""
     return f"{source.name}: named {len(source.also_named) + 1} times{also}; read once"
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__

@@ -79,13 +79,16 @@ def _integer(column: Column, known: Ids | None) -> Converter:
         text = trim(raw)
         if not text:
             raise Invalid(Reason("missing", f"{name} is empty", name))
-        if not (text.isdigit() and text.isascii()):
+        negative = text[0] == "-"
+        digits = text[1:] if negative else text
+        if not (digits.isdigit() and digits.isascii()):
             raise Invalid(Reason("not_an_integer", f"{name} {text!r} is not an integer", name))
-        digits = text if len(text) <= 10 else text.lstrip("0")
+        digits = digits if len(digits) <= 10 else digits.lstrip("0")
         # Longer than 10 digits is out of range anyway (and int() refuses huge strings).
         value = int(digits or "0") if len(digits) <= 10 else 0
-        if not 0 < value <= MAX_INTEGER:
-            message = f"{name} {text} is outside 1..{MAX_INTEGER}"
+        if negative or not 0 < value <= MAX_INTEGER:
+            shown = text if len(text) <= 24 else f"{text[:20]}… ({len(digits)} digits)"
+            message = f"{name} {shown} is out of range: ids are integers from 1 to {MAX_INTEGER}"
             raise Invalid(Reason("out_of_range", message, name))
         if known is not None and value not in known:
             message = f"{name} {value} does not exist in {column.references}"

@@ -19,6 +19,8 @@ from datetime import datetime
 
 import psycopg
 
+from hrdata.errors import first_line
+
 log = logging.getLogger(__name__)
 
 # A hire's moment as a UTC wall-clock timestamp, and the quarter of such a moment (its first
@@ -267,7 +269,7 @@ def fold_until(stop: threading.Event, url: str, every: float, connect_timeout: i
                 )
             fold(conn)
         except psycopg.Error as exc:
-            log.warning("folding hire counts failed", extra={"error": str(exc).splitlines()[0]})
+            log.warning("folding hire counts failed", extra={"error": first_line(exc)})
             if conn is not None:
                 conn.close()
             conn = None

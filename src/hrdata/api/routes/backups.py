@@ -13,7 +13,8 @@ from hrdata.api.errors import documented
 from hrdata.api.routes.migrations import Job, JobId
 from hrdata.api.routes.rows import TablePath
 from hrdata.api.strict_json import StrictJsonRoute
-from hrdata.backup.ids import checked_backup_id
+from hrdata.backup.codecs import Codec
+from hrdata.backup.ids import BACKUP_ID_PATTERN, checked_backup_id
 from hrdata.backup.restore import restore
 from hrdata.backup.sets import (
     latest_backup,
@@ -31,7 +32,7 @@ from hrdata.jobs import Progress, get_job, start_job
 
 router = APIRouter(tags=["backups"], route_class=StrictJsonRoute)
 
-BackupId = Annotated[str, Path(max_length=40, pattern=r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$")]
+BackupId = Annotated[str, Path(max_length=40, pattern=BACKUP_ID_PATTERN)]
 
 
 class BackupRequest(BaseModel):
@@ -44,13 +45,13 @@ class BackupRequest(BaseModel):
         description="Must be the configured backup location (HRDATA_BACKUP_URI) when given: "
         "the API writes nowhere else.",
     )
-    codec: Literal["null", "deflate", "zstandard", "snappy"] = "deflate"
+    codec: Codec = "deflate"
 
 
 class RestoreRequest(BaseModel):
     backup_id: str | None = Field(
         default=None,
-        pattern=r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$",
+        pattern=BACKUP_ID_PATTERN,
         description="The backup to restore from (default: the latest)",
     )
 

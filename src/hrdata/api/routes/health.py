@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
+import psycopg
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from hrdata.api.database import Database
 from hrdata.api.strict_json import StrictJsonRoute
+from hrdata.errors import DatabaseUnavailable
 
 router = APIRouter(tags=["health"], route_class=StrictJsonRoute)
 
@@ -29,10 +32,12 @@ def health() -> Health:
     responses={503: {"model": Health, "description": "The database does not answer"}},
 )
 def ready(request: Request) -> JSONResponse:
+    database: Database = request.app.state.database
     try:
-        with request.app.state.pool.connection(timeout=2) as conn:
+        with database.connection(timeout=2) as conn:
             conn.execute("SELECT 1")
-    except Exception:
+    except (DatabaseUnavailable, psycopg.Error):
         body = Health(status="unavailable", database="unavailable")
-        return JSONResponse(body.model_dump(), status_code=503)
+        headers = {"Retry-After": str(DatabaseUnavailable.retry_after)}
+        return JSONResponse(body.model_dump(), status_code=503, headers=headers)
     return JSONResponse(Health(status="ok", database="ok").model_dump())

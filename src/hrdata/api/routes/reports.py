@@ -1,50 +1,75 @@
 """The visual report for people with a browser: an HTML page (and its PDF) behind a login form.
 
-A browser cannot send an `Authorization` header from a link, so the login form puts the key in
-an HttpOnly, SameSite=Strict cookie scoped to /reports. The cookie is accepted here only, never
-by the JSON API, so it cannot be used to write anything across sites; the key is never in a URL.
+A browser cannot send an `Authorization` header from a link, so signing in with a key opens a
+server-side session (hrdata.sessions) whose random token goes in an HttpOnly, SameSite=Strict
+cookie scoped to /reports: the browser never holds the key, and a page view costs one indexed
+read instead of a scrypt check. The cookie is accepted here only, never by the JSON API, and
+the sign-in and sign-out forms refuse posts from other sites.
 """
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
-from urllib.parse import parse_qs, urlencode
 
-from fastapi import APIRouter, Cookie, Query, Request, Response
+from fastapi import APIRouter, Cookie, Form, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
-from hrdata.api.deps import ConnectionDep, check_key
+from hrdata.api.deps import ConnectionDep, SettingsDep, check_key
 from hrdata.api.errors import ErrorResponse, documented
 from hrdata.api.strict_json import StrictJsonRoute
-from hrdata.auth import require
+from hrdata.auth import Caller, require
 from hrdata.dictionary import HIRE_YEARS
 from hrdata.errors import Forbidden, NotAuthenticated, TooManyFailures
 from hrdata.metrics.queries import MeanOver
 from hrdata.metrics.report import build_report, render_html, render_login, render_pdf
+from hrdata.sessions import close_session, open_session, session_caller
 
 router = APIRouter(prefix="/reports", tags=["reports"], route_class=StrictJsonRoute)
 
-COOKIE = "hrdata_key"
-_MAX_FORM_BYTES = 4096  # a key and nothing else
+COOKIE = "hrdata_session"
+_MAX_KEY_CHARS = 512  # far more than a key's 60-odd
 
 Year = Annotated[
     int, Query(ge=HIRE_YEARS[0], le=HIRE_YEARS[1], description="The calendar year, in UTC")
 ]
 MeanOverQuery = Annotated[MeanOver, Query(description="`all` or `hiring`, as in the API")]
-KeyCookie = Annotated[str | None, Cookie(alias=COOKIE, include_in_schema=False)]
+SessionCookie = Annotated[str | None, Cookie(alias=COOKIE, include_in_schema=False)]
 
 
-def _check_key(request: Request, conn: ConnectionDep, key: str | None) -> None:
+def _reader(request: Request, conn: ConnectionDep, key: str | None) -> Caller:
     """Admit a live key with role read (or admin); raises NotAuthenticated, Forbidden or
     TooManyFailures."""
-    require(check_key(request, conn, key), "read")
+    caller = check_key(request, conn, key)
+    require(caller, "read")
+    return caller
 
 
-def _presented_key(request: Request, cookie: str | None) -> str | None:
-    """The cookie, or an Authorization header for scripts."""
+def _check_session(request: Request, conn: ConnectionDep, cookie: str | None) -> None:
+    """Admit a session opened by a reader, or an Authorization header (scripts)."""
     header = request.headers.get("authorization", "")
-    return header[7:] if header.lower().startswith("bearer ") else cookie
+    if header.lower().startswith("bearer "):
+        _reader(request, conn, header[7:])
+    elif cookie:
+        require(session_caller(conn, cookie), "read")
+    else:
+        raise NotAuthenticated("sign in with an API key of role read")
+
+
+def _refuse_cross_site(request: Request) -> None:
+    """Raise Forbidden for a form posted from another site (OWASP: check the request's origin).
+
+    Browsers say where a post comes from in Sec-Fetch-Site and Origin; a client that sends
+    neither (curl, a script) is not a browser another site can drive.
+    """
+    site = request.headers.get("sec-fetch-site")
+    origin = request.headers.get("origin")
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    if (site is not None and site not in ("same-origin", "none")) or (
+        origin is not None and origin != own
+    ):
+        raise Forbidden("this form may only be posted from the report page itself")
 
 
 def _login_page(message: str | None, status: int, retry_after: int | None = None) -> HTMLResponse:
@@ -76,14 +101,14 @@ _LOGIN_PAGES: dict[int | str, dict[str, Any]] = {
 def report_page(
     conn: ConnectionDep,
     request: Request,
-    key: KeyCookie = None,
+    session: SessionCookie = None,
     year: Year = 2021,
     mean_over: MeanOverQuery = "all",
 ) -> HTMLResponse:
     try:
-        _check_key(request, conn, _presented_key(request, key))
+        _check_session(request, conn, session)
     except NotAuthenticated as exc:
-        return _login_page(None if key is None else str(exc), 401)
+        return _login_page(None if session is None else str(exc), 401)
     except Forbidden as exc:
         return _login_page(str(exc), 403)
     except TooManyFailures as exc:
@@ -101,11 +126,11 @@ def report_page(
 def report_pdf(
     conn: ConnectionDep,
     request: Request,
-    key: KeyCookie = None,
+    session: SessionCookie = None,
     year: Year = 2021,
     mean_over: MeanOverQuery = "all",
 ) -> Response:
-    _check_key(request, conn, _presented_key(request, key))
+    _check_session(request, conn, session)
     pdf = render_pdf(build_report(conn, year, mean_over))
     disposition = f'attachment; filename="hrdata-report-{year}.pdf"'
     return Response(
@@ -117,28 +142,32 @@ def report_pdf(
 
 @router.post(
     "/login",
-    summary="Sign in with an API key (a form post); sets the cookie",
+    summary="Sign in with an API key (a form post); opens a session, whose token is the cookie",
     status_code=303,
     response_class=RedirectResponse,
     responses={303: {"description": "Signed in: on to the report"}, **_LOGIN_PAGES},
 )
-async def login(request: Request, conn: ConnectionDep) -> Response:
-    body = await request.body()
-    form = parse_qs(body[:_MAX_FORM_BYTES].decode("utf-8", "replace"))
-    key = (form.get("key") or [""])[0].strip()
+async def login(
+    request: Request,
+    conn: ConnectionDep,
+    settings: SettingsDep,
+    key: Annotated[str, Form(max_length=_MAX_KEY_CHARS)] = "",
+) -> Response:
     try:
+        _refuse_cross_site(request)
         # scrypt takes tens of milliseconds: off the event loop.
-        await run_in_threadpool(_check_key, request, conn, key)
+        caller = await run_in_threadpool(_reader, request, conn, key.strip())
     except (NotAuthenticated, Forbidden) as exc:
         return _login_page(str(exc), 403 if isinstance(exc, Forbidden) else 401)
     except TooManyFailures as exc:
         return _login_page(str(exc), 429, exc.retry_after)
-    params = {name: form[name][0] for name in ("year", "mean_over") if form.get(name)}
-    target = "/reports" + (f"?{urlencode(params)}" if params else "")
-    response = RedirectResponse(target, status_code=303)
+    lifetime = timedelta(hours=settings.report_session_hours)
+    token = await run_in_threadpool(open_session, conn, caller, lifetime)
+    response = RedirectResponse("/reports", status_code=303)
     response.set_cookie(
         COOKIE,
-        key,
+        token,
+        max_age=int(lifetime.total_seconds()),
         path="/reports",
         httponly=True,
         samesite="strict",
@@ -149,12 +178,15 @@ async def login(request: Request, conn: ConnectionDep) -> Response:
 
 @router.post(
     "/logout",
-    summary="Sign out: forget the cookie",
+    summary="Sign out: end the session and forget the cookie",
     status_code=303,
     response_class=RedirectResponse,
     responses={303: {"description": "Signed out: on to the login form"}},
 )
-def logout() -> Response:
+def logout(request: Request, conn: ConnectionDep, session: SessionCookie = None) -> Response:
+    _refuse_cross_site(request)
+    if session:
+        close_session(conn, session)
     response = RedirectResponse("/reports", status_code=303)
     response.delete_cookie(COOKIE, path="/reports", httponly=True, samesite="strict")
     return response

@@ -15,7 +15,7 @@ from hrdata.api.deps import NO_NUL, ConnectionDep, IngestCaller, ReadCaller, Set
 from hrdata.api.errors import ErrorDetail, documented
 from hrdata.api.logs import request_id
 from hrdata.api.strict_json import StrictJsonRoute
-from hrdata.dictionary import TABLES
+from hrdata.dictionary import MAX_INTEGER, TABLES
 from hrdata.dictionary import table as table_named
 from hrdata.errors import BadRequestBody, PayloadTooLarge, UnsupportedMediaType
 from hrdata.ingest import jsonbody
@@ -193,7 +193,7 @@ def get_rows(
     table: TablePath,
     _: ReadCaller,
     conn: ConnectionDep,
-    after: Annotated[int, Query(ge=0, le=2_147_483_647, description="Rows with a greater id")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_INTEGER, description="Rows with a greater id")] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 100,
 ) -> RowsPage:
     target = table_named(table)
