@@ -2,7 +2,8 @@
 
 Rows are keyed by id everywhere; a label only has to tell apart what a reader would take for
 one name, so `Legal` stays `Legal` until another department is also called `Legal` (or
-` legal`), and then both read `Legal (#11)` and `Legal (#13)`.
+` LEGAL`: names compared as the dictionary's `name_taken` rule compares them), and then both
+read `Legal (#11)` and `Legal (#13)`.
 """
 
 from __future__ import annotations
@@ -10,19 +11,17 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-
-def looks_alike(name: str) -> str:
-    """What a reader compares: the name trimmed and case-folded (`Legal` is ` legal `)."""
-    return name.strip().casefold()
+from hrdata.dictionary import name_key
 
 
 def distinct_labels(named: Iterable[tuple[int, str]]) -> dict[int, str]:
-    """Each id's label: its name, followed by ` (#id)` when another id's name looks alike."""
+    """Each id's label: its name, followed by ` (#id)` when another id's name is the same
+    by `name_key` (trimmed, case folded: the `name_taken` rule)."""
     names = dict(named)
     ids_by_name: defaultdict[str, set[int]] = defaultdict(set)
     for key, name in names.items():
-        ids_by_name[looks_alike(name)].add(key)
+        ids_by_name[name_key(name)].add(key)
     return {
-        key: f"{name} (#{key})" if len(ids_by_name[looks_alike(name)]) > 1 else name
+        key: f"{name} (#{key})" if len(ids_by_name[name_key(name)]) > 1 else name
         for key, name in names.items()
     }
