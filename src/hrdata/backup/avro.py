@@ -114,11 +114,13 @@ def read_blocks(stream: IO[bytes], table: Table) -> Iterator[list[tuple[Any, ...
     as_row = _getter(table.column_names)
     for block in blocks:
         block.writer_schema = stored
-        records = list(cast(Iterator[dict[str, Any]], block))
-        for name in datetimes:
-            for record in records:
+        rows = []
+        # Record by record: only the block's tuples stay in memory, never its dicts too.
+        for record in cast(Iterator[dict[str, Any]], block):
+            for name in datetimes:
                 record[name] -= POSTGRES_EPOCH_MICROS
-        yield list(map(as_row, records))
+            rows.append(as_row(record))
+        yield rows
 
 
 def _stored_types(metadata: dict[str, str]) -> dict[str, Any]:
