@@ -10,7 +10,8 @@ import psycopg
 import pytest
 
 from conftest import CHALLENGE, Invoke
-from hrdata.cli import EXIT_OVER_REJECT_LIMIT, cli
+from hrdata.cli import cli
+from hrdata.errors import EXIT_OVER_REJECT_LIMIT
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

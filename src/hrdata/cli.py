@@ -22,10 +22,8 @@ from rich.text import Text
 
 from hrdata.backup.codecs import CODECS, DEFAULT_CODEC
 from hrdata.dictionary import CONTROL_RANGES, HIRE_YEARS
-from hrdata.errors import HrdataError
+from hrdata.errors import EXIT_OVER_REJECT_LIMIT, HrdataError
 from hrdata.settings import Settings, load_settings
-
-EXIT_OVER_REJECT_LIMIT = 3
 
 # Shown as escapes: what the dictionary calls control characters (C0, C1, line and paragraph
 # separators, bidi overrides), and lone surrogates. A file or key name may hold them; a

@@ -7,6 +7,7 @@
   + SourceOutsideRoots        a source named through the API outside HRDATA_SOURCE_ROOTS (403)
   + ConfigurationError        settings that cannot work
   + DatabaseUnavailable       PostgreSQL cannot be reached or was lost mid-run (503, Retry-After)
+    + RequestTimedOut         a request's SQL ran past HRDATA_STATEMENT_TIMEOUT_SECONDS
   + InvalidArgument           a command-line or request argument that makes no sense
   + NotAuthenticated          no API key, or one that is malformed, unknown, wrong or revoked
   + TooManyFailures           an address that presented wrong keys too often (429, Retry-After)
@@ -22,6 +23,9 @@
   + RestoreWouldBreakReferences  restored rows that would leave references dangling
   + StorageError              a local folder or file hrdata cannot create, read or write
   + RunPartlyLoaded           a migration that kept some files, then stopped on one
+  + LoadFailed                PostgreSQL refused a file's rows for a reason the checks missed
+
+Exit codes that are no error: 0 (all done) and EXIT_OVER_REJECT_LIMIT; 1 is anything else.
 
 Rejected rows are data, not exceptions: a `Reason` says what is wrong with one value.
 """
@@ -30,6 +34,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, ClassVar
+
+# A migration that ran, but kept nothing of a file over --max-rejects (its rejects are logged).
+EXIT_OVER_REJECT_LIMIT = 3
 
 
 def first_line(exc: BaseException) -> str:
@@ -211,6 +218,12 @@ class RunPartlyLoaded(HrdataError):
     def __init__(self, message: str, report: dict[str, Any]) -> None:
         self.report = report
         super().__init__(message)
+
+
+class LoadFailed(HrdataError):
+    """The database refused a file's rows for a reason validation did not foresee."""
+
+    exit_code = 5
 
 
 @dataclass(frozen=True, slots=True)

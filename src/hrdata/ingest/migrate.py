@@ -16,6 +16,7 @@ from hrdata.db import connection, init_schema
 from hrdata.errors import (
     DatabaseUnavailable,
     HrdataError,
+    LoadFailed,
     RunPartlyLoaded,
     SourceError,
     first_line,
@@ -28,12 +29,6 @@ from hrdata.settings import Settings
 
 # Session advisory locks held by a live run: (this class, hashtext(run_id)).
 RUN_LOCK_CLASS = 0x6872
-
-
-class LoadFailed(HrdataError):
-    """The database refused a file's rows for a reason validation did not foresee."""
-
-    exit_code = 5
 
 
 @dataclass

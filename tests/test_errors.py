@@ -1,0 +1,52 @@
+"""The error module's drawing of its tree, and the documented exit codes, are the code's."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from hrdata import errors
+from hrdata.errors import EXIT_OVER_REJECT_LIMIT, HrdataError
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+
+def every_error(root: type[HrdataError] = HrdataError) -> list[type[HrdataError]]:
+    found = [root]
+    for child in root.__subclasses__():
+        if child.__module__ == errors.__name__:
+            found += every_error(child)
+    return found
+
+
+def drawn_tree() -> dict[str, str | None]:
+    """Each class the docstring draws, with the class drawn as its parent."""
+    parents: dict[str, str | None] = {}
+    stack: list[tuple[int, str]] = []
+    for line in (errors.__doc__ or "").splitlines():
+        match = re.match(r"( *)[*+] (\w+)", line)
+        if match is None:
+            continue
+        depth, name = len(match.group(1)), match.group(2)
+        while stack and stack[-1][0] >= depth:
+            stack.pop()
+        parents[name] = stack[-1][1] if stack else None
+        stack.append((depth, name))
+    return parents
+
+
+def test_the_tree_drawn_in_the_error_module_is_its_tree_of_classes() -> None:
+    actual = {
+        cls.__name__: (cls.__base__.__name__ if cls is not HrdataError else None)
+        for cls in every_error()
+    }
+
+    assert actual == drawn_tree()
+
+
+def test_every_exit_code_hrdata_uses_is_in_the_documented_table() -> None:
+    text = (DOCS / "migration.md").read_text().split("## Exit codes")[1]
+    documented = {int(code) for code in re.findall(r"^\| (\d+) \|", text, re.MULTILINE)}
+    used = {cls.exit_code for cls in every_error()} | {0, 1, EXIT_OVER_REJECT_LIMIT}
+
+    assert used == documented
