@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-import secrets
-from datetime import UTC, datetime
 
 from hrdata.errors import InvalidArgument
+from hrdata.ids import sortable_id
 
 # The one definition: the API's path and body parameters take it too.
 BACKUP_ID_PATTERN = r"^[0-9]{8}T[0-9]{6}Z-[0-9a-f]{6}$"
@@ -14,8 +13,8 @@ _BACKUP_ID = re.compile(BACKUP_ID_PATTERN)
 
 
 def new_backup_id() -> str:
-    """A new id; ids sort in the order backups were taken."""
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+    """A new backup id; ids sort in the order backups were taken (to the second)."""
+    return sortable_id()
 
 
 def checked_backup_id(text: str) -> str:

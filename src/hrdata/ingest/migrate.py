@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import secrets
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -21,6 +19,7 @@ from hrdata.errors import (
     SourceError,
     first_line,
 )
+from hrdata.ids import sortable_id
 from hrdata.ingest.loader import FileResult, LoadOptions, RejectLimit, load_file
 from hrdata.ingest.rejects import publish_pending
 from hrdata.ingest.roots import SourceRoots
@@ -92,11 +91,6 @@ class RunSummary:
 ProgressFactory = Callable[[Source], Callable[[int], None]]
 
 
-def new_run_id() -> str:
-    """A sortable, unique run id: UTC time and a random suffix."""
-    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
-
-
 def migrate(
     settings: Settings,
     specs: list[str],
@@ -118,7 +112,7 @@ def migrate(
         max_line_chars=settings.max_line_bytes,
         rows_per_write=settings.copy_batch_rows,
     )
-    summary = RunSummary(new_run_id(), notes=[_named_again(s) for s in sources if s.also_named])
+    summary = RunSummary(sortable_id(), notes=[_named_again(s) for s in sources if s.also_named])
     with connection(settings) as conn:
         where = f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}"
         loading: int | None = None  # index of the source being loaded
