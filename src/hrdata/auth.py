@@ -95,7 +95,7 @@ class TokenCache:
 
         An entry for another hash, or past its time, is dropped.
         """
-        key = _fingerprint(token)
+        key = token_digest(token)
         with self._lock:
             found = self._entries.get(key)
             if found is None:
@@ -110,7 +110,7 @@ class TokenCache:
         """Record that `token` matched `secret_hash`, dropping the least recently used entry."""
         if self.seconds <= 0:
             return
-        key = _fingerprint(token)
+        key = token_digest(token)
         with self._lock:
             self._entries[key] = (secret_hash, self._clock() + self.seconds)
             self._entries.move_to_end(key)
@@ -120,7 +120,7 @@ class TokenCache:
     def forget(self, token: str) -> None:
         """Drop `token`'s entry, if any (its key was revoked)."""
         with self._lock:
-            self._entries.pop(_fingerprint(token), None)
+            self._entries.pop(token_digest(token), None)
 
     def __len__(self) -> int:
         with self._lock:
@@ -325,7 +325,7 @@ def require(caller: Caller, role: str) -> None:
         raise Forbidden(f"this needs the {role} role; the key {caller.key_id} has {caller.role}")
 
 
-def _fingerprint(token: str) -> bytes:
+def token_digest(token: str) -> bytes:
     # Tokens carry 256 random bits, so a plain sha256 is enough to keep them out of memory.
     return hashlib.sha256(token.encode()).digest()
 

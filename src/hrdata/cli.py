@@ -21,18 +21,14 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from hrdata.backup.codecs import CODECS, DEFAULT_CODEC
-from hrdata.dictionary import CONTROL_RANGES, HIRE_YEARS
+from hrdata.dictionary import HIRE_YEARS, control_class
 from hrdata.errors import EXIT_OVER_REJECT_LIMIT, HrdataError
 from hrdata.settings import Settings, load_settings
 
 # Shown as escapes: what the dictionary calls control characters (C0, C1, line and paragraph
 # separators, bidi overrides), and lone surrogates. A file or key name may hold them; a
 # terminal must not obey them.
-_ESCAPED = re.compile(
-    "["
-    + "".join(f"{re.escape(low)}-{re.escape(high)}" for low, high in CONTROL_RANGES)
-    + "\ud800-\udfff]"
-)
+_ESCAPED = re.compile("[" + control_class() + "\ud800-\udfff]")
 
 
 def shown(value: object) -> str:

@@ -6,6 +6,7 @@ adding a column or a table is a change in this file only.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -34,6 +35,11 @@ CONTROL_RANGES: tuple[tuple[str, str], ...] = (
     ("\u202a", "\u202e"),
     ("\u2066", "\u2069"),
 )
+
+
+def control_class() -> str:
+    """CONTROL_RANGES as the inside of a regular expression's character class."""
+    return "".join(f"{re.escape(low)}-{re.escape(high)}" for low, high in CONTROL_RANGES)
 
 
 def trim(text: str) -> str:

@@ -7,14 +7,13 @@ A token carries 256 random bits, so a fast hash is enough: there is nothing to g
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import timedelta
 from typing import Any
 
 import psycopg
 
-from hrdata.auth import Caller
+from hrdata.auth import Caller, token_digest
 from hrdata.errors import NotAuthenticated
 
 DDL = (
@@ -36,7 +35,7 @@ def open_session(conn: psycopg.Connection[Any], caller: Caller, lifetime: timede
         conn.execute(
             "INSERT INTO report_sessions (token_sha256, key_id, expires_at) "
             "VALUES (%s, %s, now() + %s)",
-            (_digest(token), caller.key_id, lifetime),
+            (token_digest(token), caller.key_id, lifetime),
         )
     return token
 
@@ -50,7 +49,7 @@ def session_caller(conn: psycopg.Connection[Any], token: str) -> Caller:
             "SELECT k.key_id, k.name, k.role FROM report_sessions s "
             "JOIN api_keys k USING (key_id) "
             "WHERE s.token_sha256 = %s AND s.expires_at > now() AND k.revoked_at IS NULL",
-            (_digest(token),),
+            (token_digest(token),),
         ).fetchone()
     if row is None:
         raise NotAuthenticated("the session has ended (expired, signed out or key revoked)")
@@ -60,8 +59,4 @@ def session_caller(conn: psycopg.Connection[Any], token: str) -> Caller:
 def close_session(conn: psycopg.Connection[Any], token: str) -> None:
     """End the session `token` now (nothing happens for an unknown one)."""
     with conn.transaction():
-        conn.execute("DELETE FROM report_sessions WHERE token_sha256 = %s", (_digest(token),))
-
-
-def _digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode()).digest()
+        conn.execute("DELETE FROM report_sessions WHERE token_sha256 = %s", (token_digest(token),))

@@ -28,7 +28,7 @@ from hrdata.dictionary import Column, Table, name_key
 from hrdata.errors import HeaderMismatch, HrdataError, InvalidArgument, Reason, SourceError
 from hrdata.ingest.csvfile import read_lines
 from hrdata.ingest.idset import IdSet
-from hrdata.ingest.rejects import RejectSpool, log_name, record_log, spool_file
+from hrdata.ingest.rejects import RejectSpool, copy_text, log_name, record_log, spool_file
 from hrdata.ingest.sources import Source, open_source
 from hrdata.ingest.validate import Ids, Item, Rejected, RowChecker, raw_of
 from hrdata.settings import Settings
@@ -272,7 +272,7 @@ class _Names:
             sql.Identifier(column.name), sql.Identifier(table.name)
         )
         # Keyed as rows come to write_rows: in COPY text form, backslashes doubled.
-        holders = {name_key(_copy_text(name)): key for key, name in conn.execute(query)}
+        holders = {name_key(copy_text(name)): key for key, name in conn.execute(query)}
         return cls(column, table.columns.index(column), holders)
 
     def claim(self, key: int, values: Sequence[str]) -> Reason | None:
@@ -284,10 +284,6 @@ class _Names:
         shown = name.replace("\\\\", "\\")
         message = f"{self.column.name} {shown!r} is already the name of id {holder}"
         return Reason("name_taken", message, self.column.name)
-
-
-def _copy_text(value: str) -> str:
-    return value.replace("\\", "\\\\")
 
 
 def _copy_statement(table: Table) -> sql.Composed:
@@ -364,7 +360,7 @@ def _skip_reference_triggers(conn: psycopg.Connection) -> bool:
 def _write_candidate(
     out: IO[str], number: int, kind: str, item: Item, values: Sequence[str]
 ) -> None:
-    raw = json.dumps(raw_of(item)).replace("\\", "\\\\")  # COPY's escape character
+    raw = copy_text(json.dumps(raw_of(item)))
     out.write(f"{number}\t{kind}\t{raw}\t" + "\t".join(values) + "\n")
 
 

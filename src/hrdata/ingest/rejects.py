@@ -26,8 +26,9 @@ from hrdata.settings import Settings
 _COLUMNS = "run_id, table_name, source, line, raw, reasons, rejected_at"
 
 
-def _copy_text(value: str) -> str:
-    # JSON has no raw tabs or newlines; only COPY's escape character needs doubling.
+def copy_text(value: str) -> str:
+    """`value` as COPY text: its backslashes, COPY's escape character, doubled."""
+    # Values written this way hold no raw tab or newline (JSON, ids, checked names).
     return value.replace("\\", "\\\\")
 
 
@@ -59,7 +60,7 @@ class RejectSpool:
         # A request's rejects are also kept in memory, for its response (at most 1000 rows).
         self.kept: list[tuple[int | None, list[Reason]]] | None = [] if keep else None
         self.by_reason: Counter[str] = Counter()
-        self._copy_prefix = "\t".join(_copy_text(v) for v in (run_id, table, source))
+        self._copy_prefix = "\t".join(copy_text(v) for v in (run_id, table, source))
         self._copy_suffix = at
         head = {"run_id": run_id, "table": table, "source": source}
         self._log_prefix = json.dumps(head)[:-1]
@@ -74,8 +75,8 @@ class RejectSpool:
         reasons_json = json.dumps([r.as_dict() for r in reasons])
         line_copy = "\\N" if line is None else str(line)
         self._rows.write(
-            f"{self._copy_prefix}\t{line_copy}\t{_copy_text(raw_json)}\t"
-            f"{_copy_text(reasons_json)}\t{self._copy_suffix}\n"
+            f"{self._copy_prefix}\t{line_copy}\t{copy_text(raw_json)}\t"
+            f"{copy_text(reasons_json)}\t{self._copy_suffix}\n"
         )
         line_json = "null" if line is None else str(line)
         self._log.write(

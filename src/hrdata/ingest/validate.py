@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from operator import call
 from typing import Any
 
-from hrdata.dictionary import BLANKS, CONTROL_RANGES, HIRE_YEARS, MAX_INTEGER, Column, Table, trim
+from hrdata.dictionary import BLANKS, HIRE_YEARS, MAX_INTEGER, Column, Table, control_class, trim
 from hrdata.errors import Reason
 from hrdata.ingest.csvfile import LineProblem, split_fields
 from hrdata.ingest.idset import IdSet
@@ -63,7 +63,7 @@ def raw_of(item: Item) -> Any:
 
 Converter = Callable[[str], str]
 
-_CONTROLS = "".join(f"{re.escape(low)}-{re.escape(high)}" for low, high in CONTROL_RANGES)
+_CONTROLS = control_class()
 _BLANKS = re.escape(BLANKS)
 _CONTROL = re.compile(f"[{_CONTROLS}]")
 _SURROGATE = re.compile("[\ud800-\udfff]")  # only a JSON value can hold one: "\ud800"
