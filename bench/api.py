@@ -37,7 +37,7 @@ from psycopg import sql
 
 import generate
 import migrate
-from hrdata.db import init_schema
+from hrdata.assembly import init_schema
 from migrate import BenchmarkFailed
 
 ROOT, DATA, DOC = migrate.ROOT, migrate.DATA, migrate.DOC

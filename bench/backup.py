@@ -28,7 +28,7 @@ from pathlib import Path
 import psycopg
 
 import migrate
-from hrdata.db import init_schema
+from hrdata.assembly import init_schema
 from migrate import MB, BenchmarkFailed, Dataset, Series
 
 ROOT, DATA, DOC = migrate.ROOT, migrate.DATA, migrate.DOC

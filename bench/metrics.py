@@ -34,7 +34,7 @@ from psycopg import sql
 
 import api
 import migrate
-from hrdata.db import init_schema
+from hrdata.assembly import init_schema
 from hrdata.metrics import counts
 from hrdata.metrics.queries import departments_against_mean, hires_by_quarter
 from migrate import BenchmarkFailed

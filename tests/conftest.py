@@ -16,23 +16,16 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 from hrdata.api.app import create_app
+from hrdata.assembly import feature_table_names, init_schema
 from hrdata.auth import ROLES, create_key
 from hrdata.cli import cli
-from hrdata.db import init_schema, start_embedded, stop_embedded
+from hrdata.db import start_embedded, stop_embedded
 from hrdata.dictionary import TABLES
+from hrdata.metrics import counts
 from hrdata.settings import Settings
 
 Invoke = Callable[..., Result]
 CHALLENGE = Path(__file__).resolve().parents[1] / "data" / "challenge"
-BOOKKEEPING_TABLES = (
-    "rejected_rows",
-    "pending_reject_logs",
-    "load_run_files",
-    "load_runs",
-    "api_keys",
-    "idempotency_keys",
-    "background_jobs",
-)
 
 
 @pytest.fixture(scope="session")
@@ -72,7 +65,10 @@ def db(settings: Settings, database_url: str) -> Iterator[psycopg.Connection]:
     """A connection to an empty schema, freshly built from the dictionary."""
     with psycopg.connect(database_url, autocommit=True) as conn:
         init_schema(conn)
-        names = [t.name for t in TABLES] + list(BOOKKEEPING_TABLES)
+        # The hire counts are kept by triggers on hired_employees: its truncation resets them.
+        kept_by_triggers = set(counts.DDL)
+        names = [t.name for t in TABLES]
+        names += [name for name in feature_table_names() if name not in kept_by_triggers]
         conn.execute(
             sql.SQL("TRUNCATE {} RESTART IDENTITY CASCADE").format(
                 sql.SQL(", ").join(map(sql.Identifier, names))

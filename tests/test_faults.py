@@ -18,8 +18,9 @@ from fastapi.testclient import TestClient
 
 from conftest import CHALLENGE, as_role, count
 from hrdata.api.app import create_app
+from hrdata.assembly import init_schema
 from hrdata.auth import create_key
-from hrdata.db import init_schema, start_embedded, stop_embedded
+from hrdata.db import start_embedded, stop_embedded
 from hrdata.settings import Settings
 from servers import start_server, stop
 

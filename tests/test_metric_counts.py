@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import psycopg
 import pytest
 
-from hrdata.db import init_schema
+from hrdata.assembly import init_schema
 from hrdata.metrics import counts
 from hrdata.metrics.queries import (
     MEAN_OVER,

@@ -12,10 +12,9 @@ from psycopg.conninfo import make_conninfo
 from pydantic import SecretStr
 
 from conftest import CHALLENGE, count
-from hrdata.db import init_schema
+from hrdata.assembly import feature_table_names, init_schema
 from hrdata.dictionary import TABLES, dependency_rank
 from hrdata.ingest.migrate import migrate
-from hrdata.schema import BOOKKEEPING
 from hrdata.settings import Settings
 
 
@@ -105,4 +104,4 @@ def test_a_role_without_owner_or_superuser_rights_can_migrate(
 
 
 def test_bookkeeping_tables_never_share_a_name_with_a_dictionary_table() -> None:
-    assert set() == set(BOOKKEEPING) & {t.name for t in TABLES}
+    assert set() == set(feature_table_names()) & {t.name for t in TABLES}

@@ -30,6 +30,18 @@ from hrdata.settings import Settings
 log = logging.getLogger(__name__)
 
 ROLES = ("ingest", "read", "admin")
+DDL: dict[str, tuple[str, ...]] = {
+    "api_keys": (
+        """CREATE TABLE IF NOT EXISTS api_keys (
+        key_id text PRIMARY KEY,
+        name text NOT NULL,
+        role text NOT NULL CHECK (role IN ('ingest', 'read', 'admin')),
+        secret_hash text NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        revoked_at timestamptz
+    )""",
+    ),
+}
 NAME_MAX_LENGTH = 200
 CACHE_SIZE = 1024
 CACHE_SECONDS = 60.0

@@ -90,7 +90,8 @@ def _settings() -> Settings:
 @cli.command("init-db")
 def init_db() -> None:
     """Create or upgrade the database schema (every command also does this)."""
-    from hrdata.db import connection, init_schema
+    from hrdata.assembly import init_schema
+    from hrdata.db import connection
 
     with connection(_settings()) as conn:
         init_schema(conn)
@@ -280,8 +281,9 @@ def keys_create(role: str, name: str, as_json: bool) -> None:
 
     Only a hash of the token's secret is stored, so it cannot be shown again.
     """
+    from hrdata.assembly import init_schema
     from hrdata.auth import create_key
-    from hrdata.db import connection, init_schema
+    from hrdata.db import connection
 
     with connection(_settings()) as conn:
         init_schema(conn)
@@ -309,8 +311,9 @@ def keys_list(as_json: bool) -> None:
     """
     from datetime import UTC
 
+    from hrdata.assembly import init_schema
     from hrdata.auth import list_keys
-    from hrdata.db import connection, init_schema
+    from hrdata.db import connection
 
     with connection(_settings()) as conn:
         init_schema(conn)
@@ -344,8 +347,9 @@ def keys_revoke(key_id: str) -> None:
 
     Every request made with it is refused from the next one, by every server process.
     """
+    from hrdata.assembly import init_schema
     from hrdata.auth import revoke_key
-    from hrdata.db import connection, init_schema
+    from hrdata.db import connection
     from hrdata.errors import NotFound
 
     with connection(_settings()) as conn:
@@ -584,7 +588,8 @@ def _rows(count: int) -> str:
 )
 def report(year: int, mean_over: str, fmt: str | None, out: Path | None) -> None:
     """Write the hiring metrics report: one self-contained HTML file with charts, or a PDF."""
-    from hrdata.db import connection, init_schema
+    from hrdata.assembly import init_schema
+    from hrdata.db import connection
     from hrdata.folders import write_file
     from hrdata.metrics.report import build_report, render_html, render_pdf
 

@@ -16,14 +16,11 @@ from psycopg import sql
 
 from hrdata.errors import DatabaseUnavailable, first_line
 from hrdata.folders import ensure_folder
-from hrdata.schema import schema_changes
 from hrdata.settings import Settings
 
 log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "hrdata"
-# Any constant works: it only has to differ from other advisory locks taken by hrdata.
-SCHEMA_LOCK_KEY = 0x68726461
 
 
 def database_url(settings: Settings) -> str:
@@ -121,17 +118,3 @@ def connection(settings: Settings, *, autocommit: bool = False) -> Iterator[psyc
         yield conn
     finally:
         conn.close()
-
-
-def init_schema(conn: psycopg.Connection) -> None:
-    """Create or upgrade every table hrdata needs; safe to run any number of times at once."""
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK_KEY,))
-        present: dict[str, set[str]] = {}
-        for table_name, column_name in conn.execute(
-            "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = current_schema()"
-        ):
-            present.setdefault(table_name, set()).add(column_name)
-        for statement in schema_changes(present):
-            conn.execute(statement)

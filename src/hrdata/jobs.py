@@ -28,6 +28,22 @@ from hrdata.settings import Settings
 
 log = logging.getLogger(__name__)
 
+DDL: dict[str, tuple[str, ...]] = {
+    "background_jobs": (
+        """CREATE TABLE IF NOT EXISTS background_jobs (
+        job_id text PRIMARY KEY,
+        kind text NOT NULL,
+        status text NOT NULL,
+        request jsonb NOT NULL,
+        progress jsonb NOT NULL DEFAULT '{}',
+        result jsonb,
+        error text,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now()
+    )""",
+    ),
+}
+
 _PROGRESS_EVERY_SECONDS = 0.5
 _JOB_LOCK_CLASS = 0x6A6F  # advisory lock class of running jobs ("jo")
 _INTERRUPTED = (

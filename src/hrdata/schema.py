@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from psycopg import sql
 
-from hrdata import sessions
 from hrdata.dictionary import BLANKS, CONTROL_RANGES, MAX_INTEGER, TABLES, Column, Table
-from hrdata.metrics import counts
 
 
 def _column_definition(column: Column) -> sql.Composed:
@@ -48,103 +46,8 @@ def add_column(table: Table, column: Column) -> sql.Composed:
     )
 
 
-# Bookkeeping tables: runs and their files, rejected rows, keys, jobs, and the hire counts the
-# metrics read (made with triggers that keep them current, see metrics/counts.py).
-BOOKKEEPING: dict[str, tuple[str, ...]] = {
-    "load_runs": (
-        """CREATE TABLE IF NOT EXISTS load_runs (
-        run_id text PRIMARY KEY,
-        started_at timestamptz NOT NULL DEFAULT now(),
-        finished_at timestamptz,
-        status text NOT NULL,
-        sources jsonb NOT NULL,
-        error text
-    )""",
-    ),
-    "load_run_files": (
-        """CREATE TABLE IF NOT EXISTS load_run_files (
-        run_id text NOT NULL REFERENCES load_runs (run_id),
-        table_name text NOT NULL,
-        source text NOT NULL,
-        position integer NOT NULL,
-        status text NOT NULL,
-        read bigint NOT NULL,
-        inserted bigint NOT NULL,
-        skipped bigint NOT NULL,
-        rejected bigint NOT NULL,
-        skipped_by_reason jsonb NOT NULL,
-        rejected_by_reason jsonb NOT NULL,
-        rejects_log text,
-        finished_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (run_id, table_name, source)
-    )""",
-    ),
-    "rejected_rows": (
-        """CREATE TABLE IF NOT EXISTS rejected_rows (
-        id bigserial PRIMARY KEY,
-        run_id text NOT NULL,
-        table_name text NOT NULL,
-        source text NOT NULL,
-        line bigint,
-        raw jsonb NOT NULL,
-        reasons jsonb NOT NULL,
-        rejected_at timestamptz NOT NULL DEFAULT now()
-    )""",
-        "CREATE INDEX IF NOT EXISTS rejected_rows_by_table ON rejected_rows (table_name, id)",
-        "CREATE INDEX IF NOT EXISTS rejected_rows_by_run ON rejected_rows (run_id)",
-    ),
-    # Reject logs of API requests whose location could not be written: published later.
-    "pending_reject_logs": (
-        """CREATE TABLE IF NOT EXISTS pending_reject_logs (
-        run_id text NOT NULL,
-        table_name text NOT NULL,
-        source text NOT NULL,
-        name text NOT NULL,
-        noted_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (run_id, table_name, source)
-    )""",
-    ),
-    "api_keys": (
-        """CREATE TABLE IF NOT EXISTS api_keys (
-        key_id text PRIMARY KEY,
-        name text NOT NULL,
-        role text NOT NULL CHECK (role IN ('ingest', 'read', 'admin')),
-        secret_hash text NOT NULL,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        revoked_at timestamptz
-    )""",
-    ),
-    "report_sessions": sessions.DDL,
-    "idempotency_keys": (
-        """CREATE TABLE IF NOT EXISTS idempotency_keys (
-        owner text NOT NULL,
-        key text NOT NULL,
-        request_hash text NOT NULL,
-        status_code integer,
-        response jsonb,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (owner, key)
-    )""",
-    ),
-    "background_jobs": (
-        """CREATE TABLE IF NOT EXISTS background_jobs (
-        job_id text PRIMARY KEY,
-        kind text NOT NULL,
-        status text NOT NULL,
-        request jsonb NOT NULL,
-        progress jsonb NOT NULL DEFAULT '{}',
-        result jsonb,
-        error text,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        updated_at timestamptz NOT NULL DEFAULT now()
-    )""",
-    ),
-    "hire_counts": counts.DDL,
-}
-
-
 def schema_changes(present: dict[str, set[str]]) -> list[sql.SQL | sql.Composed]:
-    """The DDL that brings a schema with tables and columns `present` up to date.
+    """The DDL that brings the dictionary's tables, with tables and columns `present`, up to date.
 
     Nothing is issued for what exists, so a role that owns no table can still run hrdata.
     """
@@ -154,9 +57,6 @@ def schema_changes(present: dict[str, set[str]]) -> list[sql.SQL | sql.Composed]
             changes.append(create_table(t))
         else:
             changes += [add_column(t, c) for c in t.columns if c.name not in present[t.name]]
-    for name, statements in BOOKKEEPING.items():
-        if name not in present:
-            changes += [sql.SQL(statement) for statement in statements]
     return changes
 
 

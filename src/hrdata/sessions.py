@@ -16,15 +16,17 @@ import psycopg
 from hrdata.auth import Caller, token_digest
 from hrdata.errors import NotAuthenticated
 
-DDL = (
-    """CREATE TABLE IF NOT EXISTS report_sessions (
+DDL: dict[str, tuple[str, ...]] = {
+    "report_sessions": (
+        """CREATE TABLE IF NOT EXISTS report_sessions (
         token_sha256 bytea PRIMARY KEY,
         key_id text NOT NULL REFERENCES api_keys (key_id) ON DELETE CASCADE,
         created_at timestamptz NOT NULL DEFAULT now(),
         expires_at timestamptz NOT NULL
     )""",
-    "CREATE INDEX IF NOT EXISTS report_sessions_by_expiry ON report_sessions (expires_at)",
-)
+        "CREATE INDEX IF NOT EXISTS report_sessions_by_expiry ON report_sessions (expires_at)",
+    ),
+}
 
 
 def open_session(conn: psycopg.Connection[Any], caller: Caller, lifetime: timedelta) -> str:

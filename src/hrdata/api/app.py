@@ -29,8 +29,9 @@ from hrdata.api.routes import (
     reports,
     rows,
 )
+from hrdata.assembly import init_schema
 from hrdata.auth import Authenticator
-from hrdata.db import database_url, init_schema
+from hrdata.db import database_url
 from hrdata.errors import HrdataError, first_line
 from hrdata.metrics import counts
 from hrdata.settings import Settings

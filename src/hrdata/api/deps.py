@@ -10,8 +10,8 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from hrdata.api.database import Database
+from hrdata.assembly import init_schema
 from hrdata.auth import Authenticator, Caller, require
-from hrdata.db import init_schema
 from hrdata.settings import Settings
 
 

@@ -31,7 +31,7 @@ from hrdata.backup.sets import (
     verified_file,
 )
 from hrdata.backup.storage import storage_for
-from hrdata.db import connection, init_schema
+from hrdata.db import connection
 from hrdata.dictionary import HIRE_YEARS, MAX_INTEGER, TABLES, Column, Table, dependency_rank
 from hrdata.errors import BackupCorrupt, BackupRowsInvalid, Reason, RestoreWouldBreakReferences
 from hrdata.ingest.validate import stored_text_pattern, stored_text_reasons
@@ -69,17 +69,14 @@ def restore(
     result = RestoreResult(backup_id)
     with ExitStack() as stack:
         files = {t.name: stack.enter_context(verified_file(storage, manifest, t)) for t in chosen}
-        with connection(settings) as conn:
-            init_schema(conn)
-            conn.commit()
-            with conn.transaction():
-                _lock(conn, chosen)
-                _defer_reference_checks(conn)
-                _empty(conn, chosen)
-                for table in chosen:
-                    result.rows[table.name] = _load(conn, manifest, table, files[table.name])
-                    on_table(table.name, result.rows[table.name])
-                _check_references(conn, chosen)
+        with connection(settings) as conn, conn.transaction():
+            _lock(conn, chosen)
+            _defer_reference_checks(conn)
+            _empty(conn, chosen)
+            for table in chosen:
+                result.rows[table.name] = _load(conn, manifest, table, files[table.name])
+                on_table(table.name, result.rows[table.name])
+            _check_references(conn, chosen)
     return result
 
 

@@ -24,7 +24,7 @@ from hrdata.backup.manifest import (
     schema_fingerprint,
 )
 from hrdata.backup.storage import Storage, storage_for
-from hrdata.db import connection, init_schema
+from hrdata.db import connection
 from hrdata.dictionary import TABLES, Table, dependency_rank
 from hrdata.dictionary import table as table_named
 from hrdata.errors import BackupCorrupt, InvalidArgument, NotFound, SourceError, StorageError
@@ -54,8 +54,6 @@ def take_backup(
     storage = storage_for(settings, destination)
     manifest = Manifest(new_backup_id(), datetime.now(UTC).isoformat(), __version__, codec)
     with connection(settings) as conn:
-        init_schema(conn)
-        conn.commit()
         # One REPEATABLE READ transaction: every table as of the same instant, writes go on.
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True

@@ -17,12 +17,27 @@ from hrdata.dictionary import MAX_INTEGER, Table, trim
 from hrdata.errors import BatchSizeError, HrdataError, IdempotencyConflict, Reason
 from hrdata.ingest.csvfile import LineProblem, printable, read_lines, split_fields
 from hrdata.ingest.jsonbody import LongNumber, RepeatedKeys
-from hrdata.ingest.loader import FileResult, lock_and_read_ids, write_rows
-from hrdata.ingest.rejects import RejectSpool, note_unpublished, publish_pending
+from hrdata.ingest.loader import lock_and_read_ids, write_rows
+from hrdata.ingest.rejects import RejectSpool, note_unpublished, publish_noted, warn_unwritable
+from hrdata.ingest.runs import FileResult
 from hrdata.ingest.validate import Item, Record, RowChecker
 from hrdata.settings import Settings
 
 log = logging.getLogger(__name__)
+
+DDL: dict[str, tuple[str, ...]] = {
+    "idempotency_keys": (
+        """CREATE TABLE IF NOT EXISTS idempotency_keys (
+        owner text NOT NULL,
+        key text NOT NULL,
+        request_hash text NOT NULL,
+        status_code integer,
+        response jsonb,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (owner, key)
+    )""",
+    ),
+}
 
 MAX_ROWS = 1000
 _JSON_TYPES = {
@@ -319,6 +334,6 @@ def _publish(
             "(GET /v1/rejects) and the log is written later"
         )
     # The location works: write the logs it refused before, if any.
-    for warning in publish_pending(conn, settings, runs=False):
+    for warning in warn_unwritable(conn, lambda: publish_noted(conn, settings)):
         log.warning(warning)
     return None

@@ -17,7 +17,7 @@ import re
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import IO
 
 import psycopg
@@ -28,7 +28,8 @@ from hrdata.dictionary import Column, Table, name_key
 from hrdata.errors import HeaderMismatch, HrdataError, InvalidArgument, Reason, SourceError
 from hrdata.ingest.csvfile import read_lines
 from hrdata.ingest.idset import IdSet
-from hrdata.ingest.rejects import RejectSpool, copy_text, log_name, record_log, spool_file
+from hrdata.ingest.rejects import RejectSpool, copy_text, log_name, spool_file
+from hrdata.ingest.runs import FileResult, record_file, record_log
 from hrdata.ingest.sources import Source, open_source
 from hrdata.ingest.validate import Ids, Item, Rejected, RowChecker, raw_of
 from hrdata.settings import Settings
@@ -38,28 +39,6 @@ DUPLICATE_IN_SOURCE = "duplicate_in_source"
 _CONFLICT_CODES = {ALREADY_PRESENT: "conflict", DUPLICATE_IN_SOURCE: "duplicate_conflict"}
 
 Progress = Callable[[int], None]
-
-
-@dataclass
-class FileResult:
-    """What happened to one source: rows read, inserted, skipped and rejected (by reason)."""
-
-    table: str
-    source: str
-    position: int
-    status: str = "loaded"
-    read: int = 0
-    inserted: int = 0
-    skipped_by_reason: Counter[str] = field(default_factory=Counter)
-    rejected: int = 0
-    rejected_by_reason: Counter[str] = field(default_factory=Counter)
-    rejects_log: str | None = None
-    warning: str | None = None  # what went wrong after the commit (the log not written)
-    error: str | None = None  # why a file that failed is not in
-
-    @property
-    def skipped(self) -> int:
-        return sum(self.skipped_by_reason.values())
 
 
 @dataclass(frozen=True)
@@ -126,13 +105,13 @@ def load_file(
                 result = _load(conn, source, spool, position, options, progress)
                 if options.limit.exceeded(result.rejected, result.read):
                     raise _OverLimit(result)
-                _record(conn, run_id, result, spool)
+                record_file(conn, run_id, result, spool)
         except _OverLimit as over:
             result = over.result
             result.status, result.inserted = "over_reject_limit", 0
             result.skipped_by_reason.clear()
             with conn.transaction():
-                _record(conn, run_id, result, spool)
+                record_file(conn, run_id, result, spool)
         if spool.count:
             _publish(conn, settings, run_id, result, spool)
         return result
@@ -424,25 +403,3 @@ def _conflict_reason(
     where = f"in {table.name}" if kind == ALREADY_PRESENT else "earlier in this source"
     message = f"id {given[0]} already exists {where} with different values ({differences})"
     return Reason(_CONFLICT_CODES[kind], message, table.key.name)
-
-
-def _record(conn: psycopg.Connection, run_id: str, result: FileResult, spool: RejectSpool) -> None:
-    spool.store(conn)
-    conn.execute(
-        "INSERT INTO load_run_files (run_id, table_name, source, position, status, read, inserted, "
-        "skipped, rejected, skipped_by_reason, rejected_by_reason) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-        (
-            run_id,
-            result.table,
-            result.source,
-            result.position,
-            result.status,
-            result.read,
-            result.inserted,
-            result.skipped,
-            result.rejected,
-            json.dumps(result.skipped_by_reason),
-            json.dumps(result.rejected_by_reason),
-        ),
-    )

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 
-from hrdata.db import connection, init_schema
+from hrdata.db import connection
 from hrdata.errors import (
     DatabaseUnavailable,
     HrdataError,
@@ -20,73 +16,18 @@ from hrdata.errors import (
     first_line,
 )
 from hrdata.ids import sortable_id
-from hrdata.ingest.loader import FileResult, LoadOptions, RejectLimit, load_file
-from hrdata.ingest.rejects import publish_pending
+from hrdata.ingest.loader import LoadOptions, RejectLimit, load_file
 from hrdata.ingest.roots import SourceRoots
+from hrdata.ingest.runs import (
+    FileResult,
+    RunSummary,
+    finish_run,
+    mark_interrupted,
+    publish_pending,
+    start_run,
+)
 from hrdata.ingest.sources import Source, resolve
 from hrdata.settings import Settings
-
-# Session advisory locks held by a live run: (this class, hashtext(run_id)).
-RUN_LOCK_CLASS = 0x6872
-
-
-@dataclass
-class RunSummary:
-    run_id: str
-    status: str = "running"
-    files: list[FileResult] = field(default_factory=list)
-    # What went wrong beside the data, which is in: a rejects log not written yet.
-    warnings: list[str] = field(default_factory=list)
-    # What the run did that was not asked in so many words: a file named twice, read once.
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return self.status == "succeeded"
-
-    def as_dict(self) -> dict[str, Any]:
-        """The summary as --json prints it: counts per table, then per file."""
-        tables: dict[str, dict[str, Any]] = {}
-        for result in self.files:
-            entry = tables.setdefault(
-                result.table,
-                {
-                    "read": 0,
-                    "inserted": 0,
-                    "skipped": 0,
-                    "rejected": 0,
-                    "skipped_by_reason": Counter(),
-                    "rejected_by_reason": Counter(),
-                    "files": [],
-                },
-            )
-            for key in ("read", "inserted", "skipped", "rejected"):
-                entry[key] += getattr(result, key)
-            entry["skipped_by_reason"].update(result.skipped_by_reason)
-            entry["rejected_by_reason"].update(result.rejected_by_reason)
-            entry["files"].append(
-                {
-                    "source": result.source,
-                    "status": result.status,
-                    "read": result.read,
-                    "inserted": result.inserted,
-                    "skipped": result.skipped,
-                    "rejected": result.rejected,
-                    "rejects_log": result.rejects_log,
-                    "error": result.error,
-                }
-            )
-        for entry in tables.values():
-            entry["skipped_by_reason"] = dict(entry["skipped_by_reason"])
-            entry["rejected_by_reason"] = dict(entry["rejected_by_reason"])
-        return {
-            "run_id": self.run_id,
-            "status": self.status,
-            "tables": tables,
-            "warnings": self.warnings,
-            "notes": self.notes,
-        }
-
 
 ProgressFactory = Callable[[Source], Callable[[int], None]]
 
@@ -135,7 +76,7 @@ def migrate(
             loading = None
             over = any(f.status == "over_reject_limit" for f in summary.files)
             summary.status = "over_reject_limit" if over else "succeeded"
-            _finish(conn, summary, None)
+            finish_run(conn, summary, None)
         except BaseException as exc:
             # Whatever stops the run (an error, Ctrl-C), it does not stay 'running'.
             _fail(conn, summary, exc)
@@ -159,44 +100,18 @@ def _start(
     conn: psycopg.Connection, settings: Settings, summary: RunSummary, specs: list[str]
 ) -> list[str]:
     """Record the run as running; return warnings from publishing logs left unwritten."""
-    init_schema(conn)
-    _mark_interrupted(conn)
+    mark_interrupted(conn)
     warnings = publish_pending(conn, settings)
-    conn.execute("SELECT pg_advisory_lock(%s, hashtext(%s))", (RUN_LOCK_CLASS, summary.run_id))
-    conn.execute(
-        "INSERT INTO load_runs (run_id, status, sources) VALUES (%s, 'running', %s)",
-        (summary.run_id, Jsonb(specs)),
-    )
+    start_run(conn, summary.run_id, specs)
     conn.commit()
     return warnings
-
-
-def _mark_interrupted(conn: psycopg.Connection) -> None:
-    """Runs still marked running whose process is gone (their lock is free) were interrupted."""
-    running = conn.execute("SELECT run_id FROM load_runs WHERE status = 'running'").fetchall()
-    for (run_id,) in running:
-        free = conn.execute(
-            "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (RUN_LOCK_CLASS, run_id)
-        ).fetchone()
-        if free and free[0]:
-            conn.execute("UPDATE load_runs SET status = 'interrupted' WHERE run_id = %s", (run_id,))
-            conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (RUN_LOCK_CLASS, run_id))
-    conn.commit()
-
-
-def _finish(conn: psycopg.Connection, summary: RunSummary, error: str | None) -> None:
-    conn.execute(
-        "UPDATE load_runs SET status = %s, finished_at = now(), error = %s WHERE run_id = %s",
-        (summary.status, error, summary.run_id),
-    )
-    conn.commit()
 
 
 def _fail(conn: psycopg.Connection, summary: RunSummary, exc: BaseException) -> None:
     summary.status = "failed" if isinstance(exc, Exception) else "interrupted"
     try:
         conn.rollback()
-        _finish(conn, summary, str(exc) or type(exc).__name__)
+        finish_run(conn, summary, str(exc) or type(exc).__name__)
     except psycopg.Error:
         pass  # The run stays 'running' and the next run marks it interrupted.
 

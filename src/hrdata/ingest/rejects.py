@@ -11,17 +11,48 @@ import json
 import shutil
 import tempfile
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
 import psycopg
+from psycopg import sql
 
 from hrdata.errors import HrdataError, Reason
 from hrdata.folders import ensure_folder, storage_error
 from hrdata.ingest.csvfile import printable
 from hrdata.s3 import is_s3_uri, s3_client, s3_error, split_s3_uri
 from hrdata.settings import Settings
+
+DDL: dict[str, tuple[str, ...]] = {
+    "rejected_rows": (
+        """CREATE TABLE IF NOT EXISTS rejected_rows (
+        id bigserial PRIMARY KEY,
+        run_id text NOT NULL,
+        table_name text NOT NULL,
+        source text NOT NULL,
+        line bigint,
+        raw jsonb NOT NULL,
+        reasons jsonb NOT NULL,
+        rejected_at timestamptz NOT NULL DEFAULT now()
+    )""",
+        "CREATE INDEX IF NOT EXISTS rejected_rows_by_table ON rejected_rows (table_name, id)",
+        "CREATE INDEX IF NOT EXISTS rejected_rows_by_run ON rejected_rows (run_id)",
+    ),
+    # Reject logs of API requests whose location could not be written: published later.
+    "pending_reject_logs": (
+        """CREATE TABLE IF NOT EXISTS pending_reject_logs (
+        run_id text NOT NULL,
+        table_name text NOT NULL,
+        source text NOT NULL,
+        name text NOT NULL,
+        noted_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (run_id, table_name, source)
+    )""",
+    ),
+}
 
 _COLUMNS = "run_id, table_name, source, line, raw, reasons, rejected_at"
 
@@ -115,21 +146,47 @@ def spool_file() -> IO[str]:
     )
 
 
-def record_log(
-    conn: psycopg.Connection, run_id: str, table: str, source: str, location: str
-) -> None:
-    """Note in `load_run_files` where a file's rejects log was published."""
-    conn.execute(
-        "UPDATE load_run_files SET rejects_log = %s "
-        "WHERE run_id = %s AND table_name = %s AND source = %s",
-        (location, run_id, table, source),
-    )
+@dataclass(frozen=True)
+class StoredReject:
+    """One row of `rejected_rows`, as the API lists it."""
+
+    id: int
+    run_id: str
+    table: str
+    source: str
+    line: int | None
+    raw: Any
+    reasons: list[dict[str, Any]]
+    rejected_at: datetime
+
+
+def find_rejects(
+    conn: psycopg.Connection,
+    *,
+    after: int,
+    limit: int,
+    table: str | None = None,
+    source: str | None = None,
+    run_id: str | None = None,
+) -> list[StoredReject]:
+    """Stored rejects with an id above `after`, in the order they were logged."""
+    conditions: list[sql.Composable] = [sql.SQL("id > %s")]
+    params: list[Any] = [after]
+    for column, value in (("table_name", table), ("source", source), ("run_id", run_id)):
+        if value is not None:
+            conditions.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
+            params.append(value)
+    query = sql.SQL(
+        "SELECT id, run_id, table_name, source, line, raw, reasons, rejected_at "
+        "FROM rejected_rows WHERE {} ORDER BY id LIMIT %s"
+    ).format(sql.SQL(" AND ").join(conditions))
+    return [StoredReject(*row) for row in conn.execute(query, (*params, limit))]
 
 
 def note_unpublished(
     conn: psycopg.Connection, run_id: str, table: str, source: str, name: str
 ) -> None:
-    """Remember a request's log that could not be written, for publish_pending to write."""
+    """Remember a request's log that could not be written, for publish_noted to write."""
     conn.execute(
         "INSERT INTO pending_reject_logs (run_id, table_name, source, name) "
         "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING",
@@ -137,39 +194,26 @@ def note_unpublished(
     )
 
 
-def publish_pending(
-    conn: psycopg.Connection, settings: Settings, *, runs: bool = True
-) -> list[str]:
-    """Publish, from `rejected_rows`, the logs not written yet: those of requests whose log
-    location failed and (with `runs`) of runs that died after a commit or whose location failed.
+def publish_noted(conn: psycopg.Connection, settings: Settings) -> None:
+    """Publish the logs of requests whose location failed, from `rejected_rows`."""
+    # Row by row, skipping those another process is writing at this moment.
+    while row := conn.execute(
+        "SELECT run_id, table_name, source, name FROM pending_reject_logs "
+        "ORDER BY noted_at LIMIT 1 FOR UPDATE SKIP LOCKED"
+    ).fetchone():
+        run_id, table, source, name = row
+        export_log(conn, settings, run_id, table, source, name)
+        conn.execute(
+            "DELETE FROM pending_reject_logs WHERE run_id = %s AND table_name = %s AND source = %s",
+            (run_id, table, source),
+        )
+        conn.commit()
 
-    Returns a warning when some still cannot be written; they are tried again next time.
-    """
+
+def warn_unwritable(conn: psycopg.Connection, publish: Callable[[], None]) -> list[str]:
+    """Run `publish` and commit; a warning instead when the log location still refuses."""
     try:
-        if runs:
-            pending = conn.execute(
-                "SELECT f.run_id, f.table_name, f.source, f.position FROM load_run_files f "
-                "JOIN load_runs r USING (run_id) "
-                "WHERE f.rejected > 0 AND f.rejects_log IS NULL AND r.status <> 'running'"
-            ).fetchall()
-            for run_id, table, source, position in pending:
-                name = log_name(run_id, position, table)
-                location = _export(conn, settings, run_id, table, source, name)
-                record_log(conn, run_id, table, source, location)
-                conn.commit()
-        # Row by row, skipping those another process is writing at this moment.
-        while row := conn.execute(
-            "SELECT run_id, table_name, source, name FROM pending_reject_logs "
-            "ORDER BY noted_at LIMIT 1 FOR UPDATE SKIP LOCKED"
-        ).fetchone():
-            run_id, table, source, name = row
-            _export(conn, settings, run_id, table, source, name)
-            conn.execute(
-                "DELETE FROM pending_reject_logs "
-                "WHERE run_id = %s AND table_name = %s AND source = %s",
-                (run_id, table, source),
-            )
-            conn.commit()
+        publish()
     except HrdataError as exc:
         conn.rollback()
         return [
@@ -180,7 +224,7 @@ def publish_pending(
     return []
 
 
-def _export(
+def export_log(
     conn: psycopg.Connection, settings: Settings, run_id: str, table: str, source: str, name: str
 ) -> str:
     with (

@@ -84,7 +84,7 @@ def _trigger(
 
 
 # hire_counts: every fold updates most of its rows; room in each page keeps updates HOT.
-DDL: tuple[str, ...] = (
+_HIRE_COUNTS: tuple[str, ...] = (
     """CREATE TABLE hire_counts (
         quarter date NOT NULL,
         department_id integer NOT NULL,
@@ -169,6 +169,8 @@ DDL: tuple[str, ...] = (
     """INSERT INTO hire_count_state (changed_at, folded_hires)
         SELECT now(), coalesce(sum(hires), 0) FROM hire_counts""",
 )
+# Made together, when hire_counts is missing: the counts, their deltas and their state.
+DDL: dict[str, tuple[str, ...]] = {"hire_counts": _HIRE_COUNTS}
 
 _UNNEST = (
     "unnest(d.moments, d.department_ids, d.job_ids, d.hires) "
