@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
@@ -12,26 +11,15 @@ from hrdata.api.deps import NO_NUL, ConnectionDep, ReadCaller
 from hrdata.api.errors import documented
 from hrdata.api.strict_json import StrictJsonRoute
 from hrdata.dictionary import table as table_named
-from hrdata.ingest.rejects import find_rejects
+from hrdata.ingest.rejects import StoredReject, find_rejects
 
 router = APIRouter(prefix="/v1", tags=["rejects"], route_class=StrictJsonRoute)
-
-
-class RejectOut(BaseModel):
-    id: int
-    run_id: str
-    table: str
-    source: str
-    line: int | None
-    raw: Any
-    reasons: list[dict[str, Any]]
-    rejected_at: datetime
 
 
 class RejectsPage(BaseModel):
     """Rejects in the order they were logged; pass `next_after` as `after` for the next page."""
 
-    rejects: list[RejectOut]
+    rejects: list[StoredReject]
     next_after: int | None
 
 
@@ -50,7 +38,7 @@ def list_rejects(
     after: Annotated[int, Query(ge=0, le=2**62)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> RejectsPage:
-    found = find_rejects(
+    rejects = find_rejects(
         conn,
         after=after,
         limit=limit,
@@ -58,7 +46,6 @@ def list_rejects(
         source=source,
         run_id=run_id,
     )
-    rejects = [RejectOut.model_validate(reject, from_attributes=True) for reject in found]
     return RejectsPage(
         rejects=rejects, next_after=rejects[-1].id if len(rejects) == limit else None
     )
