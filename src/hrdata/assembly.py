@@ -9,7 +9,8 @@ import psycopg
 from psycopg import sql
 
 from hrdata import auth, jobs, sessions
-from hrdata.ingest import batch, rejects, runs
+from hrdata.api import idempotency
+from hrdata.ingest import rejects, runs
 from hrdata.metrics import counts
 from hrdata.schema import schema_changes
 
@@ -19,7 +20,7 @@ FEATURE_TABLES: tuple[Mapping[str, tuple[str, ...]], ...] = (
     rejects.DDL,
     auth.DDL,
     sessions.DDL,
-    batch.DDL,
+    idempotency.DDL,
     jobs.DDL,
     counts.DDL,
 )

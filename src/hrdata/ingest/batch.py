@@ -3,18 +3,16 @@ one transaction; retried requests with the same Idempotency-Key are answered, no
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from hrdata.dictionary import MAX_INTEGER, Table, trim
-from hrdata.errors import BatchSizeError, HrdataError, IdempotencyConflict, Reason
+from hrdata.errors import BatchSizeError, HrdataError, Reason
 from hrdata.ingest.csvfile import LineProblem, printable, read_lines, split_fields
 from hrdata.ingest.jsonbody import LongNumber, RepeatedKeys
 from hrdata.ingest.loader import lock_and_read_ids, write_rows
@@ -25,20 +23,6 @@ from hrdata.settings import Settings
 
 log = logging.getLogger(__name__)
 
-DDL: dict[str, tuple[str, ...]] = {
-    "idempotency_keys": (
-        """CREATE TABLE IF NOT EXISTS idempotency_keys (
-        owner text NOT NULL,
-        key text NOT NULL,
-        request_hash text NOT NULL,
-        status_code integer,
-        response jsonb,
-        created_at timestamptz NOT NULL DEFAULT now(),
-        PRIMARY KEY (owner, key)
-    )""",
-    ),
-}
-
 MAX_ROWS = 1000
 _JSON_TYPES = {
     bool: "a boolean",
@@ -47,23 +31,6 @@ _JSON_TYPES = {
     float: "a number",
     str: "a string",
 }
-
-
-@dataclass(frozen=True)
-class Idempotency:
-    """An Idempotency-Key, scoped to the API key that sent it, and a hash of its request."""
-
-    owner: str
-    key: str
-    request_hash: str
-
-    @classmethod
-    def of(cls, owner: str, key: str, *request_parts: bytes | str) -> Idempotency:
-        digest = hashlib.sha256()
-        for part in request_parts:
-            digest.update(part.encode() if isinstance(part, str) else part)
-            digest.update(b"\0")
-        return cls(owner, key, digest.hexdigest())
 
 
 @dataclass(frozen=True)
@@ -135,119 +102,134 @@ def _record(table: Table, columns: frozenset[str], row: Any) -> Item:
     return Record(fields, tuple(problems), row)
 
 
-def write_batch(
-    conn: psycopg.Connection,
-    settings: Settings,
-    table: Table,
-    batch: BatchItems,
-    *,
-    request_id: str,
-    source: str,
-    strict: bool,
-    idempotency: Idempotency | None,
-) -> tuple[int, dict[str, Any]]:
-    """Insert the valid rows of `batch` (none in strict mode if any is invalid), log the rest.
+@dataclass(frozen=True)
+class RejectedRow:
+    """A row of the request that was not inserted: its index, its CSV line, every reason."""
 
-    Returns the HTTP status and body; a retried request gets the first answer again.
+    index: int | None
+    line: int | None
+    reasons: list[Reason]
+
+
+@dataclass
+class BatchResult:
+    """What happened to a batch; `refused` says why strict mode inserted none of it."""
+
+    request_id: str
+    table: str
+    inserted: int
+    skipped: int
+    rejected: list[RejectedRow]
+    warnings: list[str] = field(default_factory=list)
+    refused: str | None = None
+
+
+class BatchWriter:
+    """Writes one request's batch and then publishes its rejects log; owns the rejects spool.
+
+    `write` runs in a transaction of its own, or inside the caller's (which then commits it, with
+    whatever else it wrote); `publish` runs after that commit.
     """
-    spools: list[RejectSpool] = []
-    try:
-        with conn.transaction():
-            if idempotency is not None:
-                stored = _claim(conn, idempotency)
-                if stored is not None:
-                    return stored
-            try:
-                # First without locking the table, so batches into it run side by side.
-                with conn.transaction():
-                    spools.append(RejectSpool(request_id, table.name, source, keep=True))
-                    status, body = _write(
-                        conn, table, batch, spools[-1], request_id, source, strict
-                    )
-            except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected):
-                # A concurrent batch stored one of these ids after we looked: do it again,
-                # holding the table, so the id is compared with the stored row instead.
-                spools.append(RejectSpool(request_id, table.name, source, keep=True))
-                status, body = _write(
-                    conn, table, batch, spools[-1], request_id, source, strict, exclusive=True
-                )
-            if idempotency is not None:
-                _remember(conn, idempotency, status, body)
-        if spools[-1].count:
-            warning = _publish(conn, settings, spools[-1], request_id, table, source)
-            if warning is not None:
-                body = {**body, "warnings": [*body["warnings"], warning]}
-        return status, body
-    finally:
-        for spool in spools:
+
+    def __init__(
+        self,
+        conn: psycopg.Connection,
+        settings: Settings,
+        table: Table,
+        *,
+        request_id: str,
+        source: str,
+    ) -> None:
+        self._conn, self._settings, self._table = conn, settings, table
+        self._request_id, self._source = request_id, source
+        self._spools: list[RejectSpool] = []
+
+    def __enter__(self) -> BatchWriter:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for spool in self._spools:
             spool.close()
+
+    def write(self, batch: BatchItems, *, strict: bool) -> BatchResult:
+        """Insert the valid rows (none in strict mode if any is invalid); log the rest."""
+        try:
+            # First without locking the table, so batches into it run side by side.
+            with self._conn.transaction():
+                return self._write(batch, strict, exclusive=False)
+        except (psycopg.errors.UniqueViolation, psycopg.errors.DeadlockDetected):
+            # A concurrent batch stored one of these ids after we looked: do it again,
+            # holding the table, so the id is compared with the stored row instead.
+            with self._conn.transaction():
+                return self._write(batch, strict, exclusive=True)
+
+    def publish(self, result: BatchResult) -> None:
+        """Write the rejects log of the committed batch; a warning in `result` if it cannot be."""
+        if self._spools and self._spools[-1].count:
+            warning = _publish(
+                self._conn,
+                self._settings,
+                self._spools[-1],
+                self._request_id,
+                self._table,
+                self._source,
+            )
+            if warning is not None:
+                result.warnings.append(warning)
+
+    def _write(self, batch: BatchItems, strict: bool, *, exclusive: bool) -> BatchResult:
+        conn, table = self._conn, self._table
+        spool = RejectSpool(self._request_id, table.name, self._source, keep=True)
+        self._spools.append(spool)
+        counts = FileResult(table.name, self._source, 0)
+        named = _named_ids(table, batch.items)
+        known, existing = lock_and_read_ids(conn, table, only=named, exclusive=exclusive)
+        try:
+            with conn.transaction():  # a savepoint: strict mode undoes the rows, keeps the rejects
+                write_rows(
+                    conn,
+                    table,
+                    batch.items,
+                    RowChecker(table, known),
+                    existing,
+                    spool,
+                    counts,
+                    rows_per_write=MAX_ROWS,
+                    background_writer=False,
+                )
+                if strict and spool.count:
+                    raise _StrictRefusal
+        except _StrictRefusal:
+            counts.inserted = 0
+            counts.skipped_by_reason.clear()
+        if spool.count:
+            spool.store(conn)
+        result = BatchResult(
+            self._request_id,
+            table.name,
+            counts.inserted,
+            counts.skipped,
+            # In the request's order: rows rejected while writing (conflicts) come to light later.
+            sorted(
+                (_rejected_row(batch, number, reasons) for number, reasons in spool.kept or []),
+                key=lambda row: row.index or 0,
+            ),
+        )
+        if strict and spool.count:
+            result.refused = (
+                f"strict mode: {spool.count} of {len(batch.items)} rows are invalid; "
+                "none was inserted"
+            )
+        return result
 
 
 class _StrictRefusal(Exception):
     pass
 
 
-def _write(
-    conn: psycopg.Connection,
-    table: Table,
-    batch: BatchItems,
-    spool: RejectSpool,
-    request_id: str,
-    source: str,
-    strict: bool,
-    *,
-    exclusive: bool = False,
-) -> tuple[int, dict[str, Any]]:
-    result = FileResult(table.name, source, 0)
-    named = _named_ids(table, batch.items)
-    known, existing = lock_and_read_ids(conn, table, only=named, exclusive=exclusive)
-    try:
-        with conn.transaction():  # a savepoint: strict mode undoes the rows, keeps the rejects
-            write_rows(
-                conn,
-                table,
-                batch.items,
-                RowChecker(table, known),
-                existing,
-                spool,
-                result,
-                rows_per_write=MAX_ROWS,
-                background_writer=False,
-            )
-            if strict and spool.count:
-                raise _StrictRefusal
-    except _StrictRefusal:
-        result.inserted = 0
-        result.skipped_by_reason.clear()
-    if spool.count:
-        spool.store(conn)
-    body: dict[str, Any] = {
-        "request_id": request_id,
-        "table": table.name,
-        "inserted": result.inserted,
-        "skipped": result.skipped,
-        # In the request's order: rows rejected while writing (conflicts) come to light later.
-        "rejected": sorted(
-            (_rejected_row(batch, number, reasons) for number, reasons in spool.kept or []),
-            key=lambda row: row["index"],
-        ),
-        "warnings": [],
-    }
-    if strict and spool.count:
-        message = (
-            f"strict mode: {spool.count} of {len(batch.items)} rows are invalid; none was inserted"
-        )
-        body["error"] = {"type": "rows_rejected", "message": message}
-        return 422, body
-    return 200, body
-
-
-def _rejected_row(batch: BatchItems, number: int | None, reasons: list[Reason]) -> dict[str, Any]:
-    row: dict[str, Any] = {"index": batch.index_of.get(number or 0, number)}
-    if batch.csv:
-        row["line"] = number
-    row["reasons"] = [r.as_dict() for r in reasons]
-    return row
+def _rejected_row(batch: BatchItems, number: int | None, reasons: list[Reason]) -> RejectedRow:
+    index = batch.index_of.get(number or 0, number)
+    return RejectedRow(index, number if batch.csv else None, reasons)
 
 
 def _named_ids(table: Table, items: list[tuple[int, Item]]) -> dict[str, list[int]]:
@@ -272,41 +254,6 @@ def _named_ids(table: Table, items: list[tuple[int, Item]]) -> dict[str, list[in
             ids = {int(t) for t in texts if t.isdigit() and t.isascii() and len(t) <= 12}
             named.setdefault(target, set()).update(ids)
     return {name: sorted(ids) for name, ids in named.items()}
-
-
-def _claim(conn: psycopg.Connection, idempotency: Idempotency) -> tuple[int, dict[str, Any]] | None:
-    """Take the key for this request, or return the answer stored by the request that holds it.
-
-    A concurrent request with the same key waits here until the first one commits (or rolls
-    back, and then this one goes ahead).
-    """
-    claimed = conn.execute(
-        "INSERT INTO idempotency_keys (owner, key, request_hash) VALUES (%s, %s, %s) "
-        "ON CONFLICT (owner, key) DO NOTHING RETURNING key",
-        (idempotency.owner, idempotency.key, idempotency.request_hash),
-    ).fetchone()
-    if claimed is not None:
-        return None
-    row = conn.execute(
-        "SELECT request_hash, status_code, response FROM idempotency_keys "
-        "WHERE owner = %s AND key = %s",
-        (idempotency.owner, idempotency.key),
-    ).fetchone()
-    assert row is not None
-    if row[0] != idempotency.request_hash:
-        raise IdempotencyConflict(
-            f"Idempotency-Key {idempotency.key!r} was already used for a different request"
-        )
-    return int(row[1]), dict(row[2])
-
-
-def _remember(
-    conn: psycopg.Connection, idempotency: Idempotency, status: int, body: dict[str, Any]
-) -> None:
-    conn.execute(
-        "UPDATE idempotency_keys SET status_code = %s, response = %s WHERE owner = %s AND key = %s",
-        (status, Jsonb(body), idempotency.owner, idempotency.key),
-    )
 
 
 def _publish(

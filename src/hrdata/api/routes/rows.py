@@ -13,13 +13,14 @@ from starlette.concurrency import run_in_threadpool
 
 from hrdata.api.deps import NO_NUL, ConnectionDep, IngestCaller, ReadCaller, SettingsDep
 from hrdata.api.errors import ErrorDetail, documented
+from hrdata.api.idempotency import Answer, Idempotency, claim, remember
 from hrdata.api.logs import request_id
 from hrdata.api.strict_json import StrictJsonRoute
 from hrdata.dictionary import MAX_INTEGER, TABLES
 from hrdata.dictionary import table as table_named
 from hrdata.errors import BadRequestBody, PayloadTooLarge, UnsupportedMediaType
 from hrdata.ingest import jsonbody
-from hrdata.ingest.batch import MAX_ROWS, Idempotency, csv_rows, json_rows, write_batch
+from hrdata.ingest.batch import MAX_ROWS, BatchResult, BatchWriter, csv_rows, json_rows
 from hrdata.schema import row_json_schema
 
 router = APIRouter(prefix="/v1/tables", tags=["rows"], route_class=StrictJsonRoute)
@@ -39,7 +40,7 @@ class ReasonOut(BaseModel):
     column: str | None
 
 
-class RejectedRow(BaseModel):
+class RejectedRowOut(BaseModel):
     index: int
     line: int | None = None
     reasons: list[ReasonOut]
@@ -52,7 +53,7 @@ class BatchResponse(BaseModel):
     table: str
     inserted: int
     skipped: int
-    rejected: list[RejectedRow]
+    rejected: list[RejectedRowOut]
     warnings: list[str] = Field(
         default_factory=list,
         description="What went wrong after the rows were committed, e.g. the rejects log "
@@ -121,25 +122,52 @@ async def post_rows(
     )
     current = request_id.get() or ""
 
-    def work() -> tuple[int, dict[str, Any]]:
+    def work() -> Answer:
         batch = (
             csv_rows(target, body, settings.max_line_bytes)
             if kind == "csv"
             else json_rows(target, _json_rows(body))
         )
-        return write_batch(
-            conn,
-            settings,
-            target,
-            batch,
-            request_id=current,
-            source=f"api request {current}",
-            strict=mode == "strict",
-            idempotency=idempotency,
-        )
+        source = f"api request {current}"
+        with BatchWriter(conn, settings, target, request_id=current, source=source) as writer:
+            with conn.transaction():
+                if idempotency is not None and (replay := claim(conn, idempotency)) is not None:
+                    return replay
+                result = writer.write(batch, strict=mode == "strict")
+                if idempotency is not None:
+                    remember(conn, idempotency, _answer(result))
+            writer.publish(result)
+        return _answer(result)
 
     status, payload = await run_in_threadpool(work)
     return JSONResponse(payload, status_code=status)
+
+
+def _answer(result: BatchResult) -> Answer:
+    """The HTTP status and body of a batch: 422 when strict mode refused it, else 200."""
+    refused = (
+        {}
+        if result.refused is None
+        else {"error": ErrorDetail(type="rows_rejected", message=result.refused)}
+    )
+    response = BatchResponse(
+        request_id=result.request_id,
+        table=result.table,
+        inserted=result.inserted,
+        skipped=result.skipped,
+        rejected=[
+            RejectedRowOut(
+                index=row.index,
+                reasons=[ReasonOut(**reason.as_dict()) for reason in row.reasons],
+                **({} if row.line is None else {"line": row.line}),
+            )
+            for row in result.rejected
+        ],
+        warnings=result.warnings,
+        **refused,
+    )
+    # Unset fields stay out: `line` only for CSV rows, `error` only for a refused batch.
+    return (200 if result.refused is None else 422), response.model_dump(exclude_unset=True)
 
 
 def _content_kind(content_type: str) -> Literal["json", "csv"]:
