@@ -159,10 +159,10 @@ def test_a_file_inside_a_root_is_migrated_through_the_api(
     assert 202 == started.status_code, started.text
     job_id = started.json()["job_id"]
     deadline = time.monotonic() + 30
-    while get_job(db, job_id)["status"] == "running" and time.monotonic() < deadline:
+    while get_job(db, job_id).status == "running" and time.monotonic() < deadline:
         time.sleep(0.05)
 
-    assert ("succeeded", 1) == (get_job(db, job_id)["status"], count(db, "departments"))
+    assert ("succeeded", 1) == (get_job(db, job_id).status, count(db, "departments"))
 
 
 def test_a_migration_job_checks_the_roots_itself(
@@ -172,12 +172,13 @@ def test_a_migration_job_checks_the_roots_itself(
     roots = SourceRoots.from_settings(confined)
     job_id = start_migration(db, confined, ["/etc/passwd"], None, RejectLimit(), {}, roots=roots)
     deadline = time.monotonic() + 30
-    while get_job(db, job_id)["status"] == "running" and time.monotonic() < deadline:
+    while get_job(db, job_id).status == "running" and time.monotonic() < deadline:
         time.sleep(0.05)
     job = get_job(db, job_id)
 
-    assert ("failed", 0) == (job["status"], count(db, "rejected_rows"))
-    assert "HRDATA_SOURCE_ROOTS" in job["error"]
+    assert ("failed", 0) == (job.status, count(db, "rejected_rows"))
+    assert job.error is not None
+    assert "HRDATA_SOURCE_ROOTS" in job.error
 
 
 def test_the_cli_still_reads_a_path_outside_the_roots(

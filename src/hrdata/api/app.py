@@ -22,6 +22,7 @@ from hrdata.api.routes import (
     backups,
     health,
     home,
+    jobs,
     meta,
     metrics,
     migrations,
@@ -83,7 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
     errors.install(app)
     app.add_middleware(BodyLimit, limit=settings.api_max_body_bytes)
     app.middleware("http")(_request_context)
-    for module in (home, health, meta, rows, rejects, migrations, backups, metrics, reports):
+    for module in (home, health, meta, rows, rejects, migrations, backups, jobs, metrics, reports):
         app.include_router(module.router)
     return app
 

@@ -3,32 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
+from hrdata import jobs
 from hrdata.api.deps import AdminCaller, ConnectionDep, ReadCaller, SettingsDep
 from hrdata.api.errors import documented
-from hrdata.api.routes.migrations import Job, JobId
+from hrdata.api.routes.jobs import job_of
 from hrdata.api.routes.rows import TablePath
 from hrdata.api.strict_json import StrictJsonRoute
 from hrdata.backup.codecs import Codec
 from hrdata.backup.ids import BACKUP_ID_PATTERN, checked_backup_id
-from hrdata.backup.restore import restore
 from hrdata.backup.sets import (
     latest_backup,
     list_backups,
     listed,
     read_manifest,
     tables_named,
-    take_backup,
-    verify_backup,
 )
 from hrdata.backup.storage import storage_for
 from hrdata.dictionary import table as table_named
 from hrdata.errors import InvalidArgument
-from hrdata.jobs import Progress, get_job, start_job
+from hrdata.wire import Job
 
 router = APIRouter(tags=["backups"], route_class=StrictJsonRoute)
 
@@ -85,10 +83,6 @@ class ListedBackupOut(BaseModel):
     tables: dict[str, TableFileOut]
 
 
-def _job(conn: Any, job_id: str) -> Job:
-    return Job(**get_job(conn, job_id))
-
-
 @router.post(
     "/v1/backups",
     status_code=202,
@@ -103,11 +97,8 @@ def start_backup(
         raise InvalidArgument(f"destination must be the configured backup location ({location})")
     tables = [t.name for t in tables_named(body.tables)] if body.tables else None
 
-    def work(progress: Progress) -> tuple[str, dict[str, Any]]:
-        manifest = take_backup(settings, tables, None, body.codec, on_table=progress.table_done)
-        return "succeeded", asdict(manifest)
-
-    return _job(conn, start_job(conn, settings, "backup", body.model_dump(), work))
+    job_id = jobs.start_backup(conn, settings, tables, body.codec, body.model_dump())
+    return job_of(conn, job_id)
 
 
 @router.get(
@@ -136,11 +127,7 @@ def backup(backup_id: BackupId, _: ReadCaller, settings: SettingsDep) -> BackupO
 )
 def verify(backup_id: BackupId, _: AdminCaller, conn: ConnectionDep, settings: SettingsDep) -> Job:
     read_manifest(storage_for(settings), checked_backup_id(backup_id))  # 404 now, not in the job
-
-    def work(_: Progress) -> tuple[str, dict[str, Any]]:
-        return "succeeded", asdict(verify_backup(settings, backup_id))
-
-    return _job(conn, start_job(conn, settings, "verify", {"backup_id": backup_id}, work))
+    return job_of(conn, jobs.start_verify(conn, settings, backup_id))
 
 
 @router.post(
@@ -161,19 +148,4 @@ def start_restore(
     backup_id = body.backup_id or latest_backup(storage)
     if name not in read_manifest(storage, backup_id).tables:
         raise InvalidArgument(f"backup {backup_id} holds no {name}")
-
-    def work(progress: Progress) -> tuple[str, dict[str, Any]]:
-        restored = restore(settings, [name], backup_id, on_table=progress.table_done)
-        return "succeeded", asdict(restored)
-
-    request = {"table": name, "backup_id": backup_id}
-    return _job(conn, start_job(conn, settings, "restore", request, work))
-
-
-@router.get(
-    "/v1/jobs/{job_id}",
-    summary="Any background job: status, progress, result",
-    responses=documented(401, 403, 404, 503),
-)
-def job(job_id: JobId, _: ReadCaller, conn: ConnectionDep) -> Job:
-    return _job(conn, job_id)
+    return job_of(conn, jobs.start_restore(conn, settings, name, backup_id))

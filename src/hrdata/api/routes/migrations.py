@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from hrdata.api.deps import NO_NUL, AdminCaller, ConnectionDep, ReadCaller, SettingsDep
+from hrdata.api.deps import AdminCaller, ConnectionDep, ReadCaller, SettingsDep
 from hrdata.api.errors import documented
+from hrdata.api.routes.jobs import JobId, job_of
 from hrdata.api.strict_json import StrictJsonRoute
 from hrdata.ingest.loader import RejectLimit
 from hrdata.ingest.roots import SourceRoots
 from hrdata.ingest.sources import resolve
-from hrdata.jobs import get_job, start_migration
+from hrdata.jobs import start_migration
+from hrdata.wire import Job
 
 router = APIRouter(prefix="/v1/migrations", tags=["migrations"], route_class=StrictJsonRoute)
-
-JobId = Annotated[str, Path(max_length=64, pattern=NO_NUL)]
 
 
 class MigrationRequest(BaseModel):
@@ -35,18 +34,6 @@ class MigrationRequest(BaseModel):
         description="Load the file into `table` even though its name says another table",
     )
     max_rejects: str | None = Field(default=None, max_length=20, examples=["1%"])
-
-
-class Job(BaseModel):
-    job_id: str
-    kind: str
-    status: str
-    request: dict[str, Any]
-    progress: dict[str, Any]
-    result: dict[str, Any] | None
-    error: str | None
-    created_at: datetime
-    updated_at: datetime
 
 
 @router.post(
@@ -72,7 +59,7 @@ def start(
         roots,
         force=body.force,
     )
-    return Job(**get_job(conn, job_id))
+    return job_of(conn, job_id)
 
 
 @router.get(
@@ -81,4 +68,4 @@ def start(
     responses=documented(401, 403, 404, 503),
 )
 def show(job_id: JobId, _: ReadCaller, conn: ConnectionDep) -> Job:
-    return Job(**get_job(conn, job_id))
+    return job_of(conn, job_id)

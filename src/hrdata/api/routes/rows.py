@@ -40,7 +40,7 @@ class ReasonOut(BaseModel):
     column: str | None
 
 
-class RejectedRowOut(BaseModel):
+class RejectedRow(BaseModel):
     index: int
     line: int | None = None
     reasons: list[ReasonOut]
@@ -53,7 +53,7 @@ class BatchResponse(BaseModel):
     table: str
     inserted: int
     skipped: int
-    rejected: list[RejectedRowOut]
+    rejected: list[RejectedRow]
     warnings: list[str] = Field(
         default_factory=list,
         description="What went wrong after the rows were committed, e.g. the rejects log "
@@ -156,7 +156,7 @@ def _answer(result: BatchResult) -> Answer:
         inserted=result.inserted,
         skipped=result.skipped,
         rejected=[
-            RejectedRowOut(
+            RejectedRow(
                 index=row.index,
                 reasons=[ReasonOut(**reason.as_dict()) for reason in row.reasons],
                 **({} if row.line is None else {"line": row.line}),

@@ -1,5 +1,5 @@
-"""Background jobs (migrations, backups, restores started through the API), with progress kept
-in PostgreSQL so every API process sees every job.
+"""The job runner: a job is a row of `background_jobs` and a thread of this process, with its
+progress kept in PostgreSQL so every API process sees every job.
 
 While a job runs, a connection of its own holds an advisory lock named after it. If the process
 dies (killed, restarted), PostgreSQL drops the connection and the lock with it, so whoever reads
@@ -13,6 +13,8 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -20,9 +22,6 @@ from psycopg.types.json import Jsonb
 
 from hrdata.db import connect, connection
 from hrdata.errors import HrdataError, NotFound, RunPartlyLoaded
-from hrdata.ingest.loader import RejectLimit
-from hrdata.ingest.migrate import migrate
-from hrdata.ingest.roots import SourceRoots
 from hrdata.ingest.sources import Source
 from hrdata.settings import Settings
 
@@ -82,37 +81,22 @@ def start_job(
     return job_id
 
 
-def start_migration(
-    conn: psycopg.Connection,
-    settings: Settings,
-    specs: list[str],
-    table: str | None,
-    limit: RejectLimit,
-    request: dict[str, Any],
-    roots: SourceRoots | None = None,
-    *,
-    force: bool = False,
-) -> str:
-    """Start a migration job; its progress is the bytes read per source file."""
+@dataclass(frozen=True)
+class JobRecord:
+    """A job as stored: what was asked, how far it got, and how it ended."""
 
-    def work(progress: Progress) -> tuple[str, dict[str, Any]]:
-        # Resolved again as the job starts, against the same roots: what the request was
-        # checked against may have changed since (a symlink replaced).
-        summary = migrate(
-            settings,
-            specs,
-            table=table,
-            force=force,
-            limit=limit,
-            progress=progress.track,
-            roots=roots,
-        )
-        return summary.status, summary.as_dict()
-
-    return start_job(conn, settings, "migration", request, work)
+    job_id: str
+    kind: str
+    status: str
+    request: dict[str, Any]
+    progress: dict[str, Any]
+    result: dict[str, Any] | None
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
 
 
-def get_job(conn: psycopg.Connection, job_id: str) -> dict[str, Any]:
+def get_job(conn: psycopg.Connection, job_id: str) -> JobRecord:
     """The job's status, progress and result; raises NotFound."""
     _mark_if_orphaned(conn, job_id)
     row = conn.execute(
@@ -122,18 +106,7 @@ def get_job(conn: psycopg.Connection, job_id: str) -> dict[str, Any]:
     ).fetchone()
     if row is None:
         raise NotFound(f"no job {job_id!r}")
-    names = (
-        "job_id",
-        "kind",
-        "status",
-        "request",
-        "progress",
-        "result",
-        "error",
-        "created_at",
-        "updated_at",
-    )
-    return dict(zip(names, row, strict=True))
+    return JobRecord(*row)
 
 
 def _mark_if_orphaned(conn: psycopg.Connection, job_id: str) -> None:
