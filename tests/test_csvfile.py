@@ -6,8 +6,9 @@ import io
 
 import pytest
 
-from hrdata.errors import HeaderMismatch, Reason
+from hrdata.errors import HeaderMismatch
 from hrdata.ingest.csvfile import parse_lines
+from hrdata.wire import Reason
 
 HEADER = ("id", "department")
 

@@ -27,13 +27,15 @@
 
 Exit codes that are no error: 0 (all done) and EXIT_OVER_REJECT_LIMIT; 1 is anything else.
 
-Rejected rows are data, not exceptions: a `Reason` says what is wrong with one value.
+Rejected rows are data, not exceptions: a `Reason` (declared with the messages, in wire.py)
+says what is wrong with one value.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, ClassVar
+
+from hrdata.wire import Reason
 
 # A migration that ran, but kept nothing of a file over --max-rejects (its rejects are logged).
 EXIT_OVER_REJECT_LIMIT = 3
@@ -224,15 +226,3 @@ class LoadFailed(HrdataError):
     """The database refused a file's rows for a reason validation did not foresee."""
 
     exit_code = 5
-
-
-@dataclass(frozen=True, slots=True)
-class Reason:
-    """Why one row was rejected: a stable code, the column (if any), and a sentence."""
-
-    code: str
-    message: str
-    column: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message, "column": self.column}

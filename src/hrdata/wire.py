@@ -1,12 +1,56 @@
-"""The API's messages, declared once: the routes answer with them and the desktop client reads
-them back. Only pydantic here, so the client needs nothing else of the server."""
+"""The messages hrdata exchanges, declared once: the API answers with them, the desktop client
+reads them back, a backup's manifest lists its files with them. Only pydantic and dataclasses
+here, so the client needs nothing else of the server."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    """Why one row was rejected: a stable code, the column (if any), and a sentence."""
+
+    code: str
+    message: str
+    column: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "column": self.column}
+
+
+class ErrorDetail(BaseModel):
+    type: str
+    message: str
+    details: list[Any] | None = None
+
+
+class RejectedRow(BaseModel):
+    """A row the API refused: its position in the batch, its line in a CSV body, why."""
+
+    index: int
+    line: int | None = None
+    reasons: list[Reason]
+
+
+class BatchResponse(BaseModel):
+    """What happened to a batch: rows inserted, skipped as already present, rejected (why)."""
+
+    request_id: str
+    table: str
+    inserted: int
+    skipped: int
+    rejected: list[RejectedRow]
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What went wrong after the rows were committed, e.g. the rejects log "
+        "could not be written yet (it is written later; the rejects are in GET /v1/rejects)",
+    )
+    error: ErrorDetail | None = None
 
 
 class Job(BaseModel):
@@ -25,3 +69,51 @@ class Job(BaseModel):
     @property
     def running(self) -> bool:
         return self.status == "running"
+
+
+@dataclass
+class TableFile:
+    """One table's file in a backup set: its rows, size, checksum and schema."""
+
+    table: str
+    file: str
+    rows: int
+    bytes: int
+    sha256: str
+    schema_fingerprint: str
+
+
+class BackupOut(BaseModel):
+    backup_id: str
+    created_at: str
+    hrdata_version: str
+    codec: str
+    tables: dict[str, TableFile]
+
+
+class ListedBackupOut(BaseModel):
+    """A set as listed: complete (its manifest), or broken (why; the manifest fields null)."""
+
+    backup_id: str
+    status: Literal["complete", "broken"]
+    problem: str | None = Field(description="Why a broken set's manifest cannot be read")
+    created_at: str | None
+    hrdata_version: str | None
+    codec: str | None
+    tables: dict[str, TableFile]
+
+    @property
+    def rows(self) -> int:
+        return sum(t.rows for t in self.tables.values())
+
+    @property
+    def bytes(self) -> int:
+        return sum(t.bytes for t in self.tables.values())
+
+
+class Me(BaseModel):
+    """The key a request was made with: its id, its holder's name, its role."""
+
+    key_id: str
+    name: str
+    role: str

@@ -19,14 +19,9 @@ from starlette.exceptions import HTTPException
 
 from hrdata.api.logs import request_id
 from hrdata.errors import DatabaseUnavailable, HrdataError, RequestTimedOut
+from hrdata.wire import ErrorDetail
 
 log = logging.getLogger(__name__)
-
-
-class ErrorDetail(BaseModel):
-    type: str
-    message: str
-    details: list[Any] | None = None
 
 
 class ErrorResponse(BaseModel):

@@ -15,6 +15,7 @@ import pydantic
 
 from hrdata.dictionary import Table
 from hrdata.schema import avro_schema
+from hrdata.wire import TableFile
 
 MANIFEST = "manifest.json"
 
@@ -35,16 +36,6 @@ def schema_fingerprint(schema: dict[str, Any]) -> str:
 
 def current_fingerprint(table: Table) -> str:
     return schema_fingerprint(avro_schema(table))
-
-
-@dataclass
-class TableFile:
-    table: str
-    file: str
-    rows: int
-    bytes: int
-    sha256: str
-    schema_fingerprint: str
 
 
 @dataclass

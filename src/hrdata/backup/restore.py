@@ -33,9 +33,10 @@ from hrdata.backup.sets import (
 from hrdata.backup.storage import storage_for
 from hrdata.db import connection
 from hrdata.dictionary import HIRE_YEARS, MAX_INTEGER, TABLES, Column, Table, dependency_rank
-from hrdata.errors import BackupCorrupt, BackupRowsInvalid, Reason, RestoreWouldBreakReferences
+from hrdata.errors import BackupCorrupt, BackupRowsInvalid, RestoreWouldBreakReferences
 from hrdata.ingest.validate import stored_text_pattern, stored_text_reasons
 from hrdata.settings import Settings
+from hrdata.wire import Reason
 
 _SHOWN_IDS = 10
 _SHOWN_ROWS = 5

@@ -19,7 +19,6 @@ from hrdata.backup.ids import checked_backup_id, new_backup_id
 from hrdata.backup.manifest import (
     MANIFEST,
     Manifest,
-    TableFile,
     current_fingerprint,
     schema_fingerprint,
 )
@@ -29,6 +28,7 @@ from hrdata.dictionary import TABLES, Table, dependency_rank
 from hrdata.dictionary import table as table_named
 from hrdata.errors import BackupCorrupt, InvalidArgument, NotFound, SourceError, StorageError
 from hrdata.settings import Settings
+from hrdata.wire import TableFile
 
 # Told of each table a backup or restore has finished, with its rows (for job progress).
 TableDone = Callable[[str, int], None]

@@ -14,7 +14,7 @@ from pathlib import Path
 from tkinter import filedialog, ttk
 
 from hrdata.gui import config
-from hrdata.gui.client import DEFAULT_URL, ApiClient, ClientError, Me
+from hrdata.gui.client import DEFAULT_URL, ApiClient, ClientError
 from hrdata.gui.dialogs import Confirm
 from hrdata.gui.tabs.backups import BackupsTab
 from hrdata.gui.tabs.connection import ConnectionTab
@@ -23,6 +23,7 @@ from hrdata.gui.tabs.migrate import MigrateTab
 from hrdata.gui.tabs.upload import UploadTab
 from hrdata.gui.tasks import Tasks
 from hrdata.gui.widgets import PAD, Message
+from hrdata.wire import Me
 
 
 class App:

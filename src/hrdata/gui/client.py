@@ -10,17 +10,20 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic import TypeAdapter
 
 # The metrics' rows are the same records the server computes; the client builds them from JSON.
 from hrdata.metrics.queries import DepartmentRow, QuarterRow
+from hrdata.wire import BatchResponse, Job, ListedBackupOut, Me
 
 T = TypeVar("T")
+_BACKUPS = TypeAdapter(list[ListedBackupOut])
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
@@ -46,85 +49,6 @@ class ApiError(ClientError):
         super().__init__(message)
         self.status = status
         self.kind = kind
-
-
-@dataclass(frozen=True)
-class Me:
-    """The key the client is connected with."""
-
-    key_id: str
-    name: str
-    role: str
-
-
-@dataclass(frozen=True)
-class Reason:
-    code: str
-    message: str
-    column: str | None = None
-
-
-@dataclass(frozen=True)
-class RejectedRow:
-    """A row the API refused: its position in the batch, its line in a CSV body, why."""
-
-    index: int
-    line: int | None
-    reasons: tuple[Reason, ...]
-
-
-@dataclass(frozen=True)
-class BatchResult:
-    """The API's answer to one batch of rows."""
-
-    request_id: str
-    table: str
-    inserted: int
-    skipped: int
-    rejected: tuple[RejectedRow, ...]
-
-
-@dataclass(frozen=True)
-class Job:
-    """A background job (migration, backup, verify, restore): status, progress, result."""
-
-    job_id: str
-    kind: str
-    status: str
-    request: dict[str, Any]
-    progress: dict[str, Any]
-    result: dict[str, Any] | None
-    error: str | None
-
-    @property
-    def running(self) -> bool:
-        return self.status == "running"
-
-
-@dataclass(frozen=True)
-class BackupTable:
-    table: str
-    rows: int
-    bytes: int
-
-
-@dataclass(frozen=True)
-class BackupSet:
-    """One backup set, as its manifest describes it; or broken, with why (`problem`)."""
-
-    backup_id: str
-    created_at: str
-    codec: str
-    tables: dict[str, BackupTable] = field(default_factory=dict)
-    problem: str | None = None
-
-    @property
-    def rows(self) -> int:
-        return sum(t.rows for t in self.tables.values())
-
-    @property
-    def bytes(self) -> int:
-        return sum(t.bytes for t in self.tables.values())
 
 
 @dataclass(frozen=True)
@@ -193,16 +117,16 @@ class ApiClient:
     # -- who is connected --------------------------------------------------------------------
 
     def me(self) -> Me:
-        return self._call("GET", "/v1/me", lambda b: Me(b["key_id"], b["name"], b["role"]))
+        return self._call("GET", "/v1/me", Me.model_validate)
 
     # -- rows --------------------------------------------------------------------------------
 
-    def post_rows(self, table: str, csv_bytes: bytes, idempotency_key: str) -> BatchResult:
+    def post_rows(self, table: str, csv_bytes: bytes, idempotency_key: str) -> BatchResponse:
         """Send one CSV batch (1 to 1000 rows); a retry with the same key inserts nothing."""
         return self._call(
             "POST",
             f"/v1/tables/{table}/rows",
-            _batch_result,
+            BatchResponse.model_validate,
             content=csv_bytes,
             headers={"Content-Type": "text/csv", "Idempotency-Key": idempotency_key},
         )
@@ -218,13 +142,13 @@ class ApiClient:
             request["table"] = table
         if max_rejects:
             request["max_rejects"] = max_rejects
-        return self._call("POST", "/v1/migrations", _job, json=request)
+        return self._call("POST", "/v1/migrations", Job.model_validate, json=request)
 
     def migration(self, job_id: str) -> Job:
-        return self._call("GET", f"/v1/migrations/{job_id}", _job)
+        return self._call("GET", f"/v1/migrations/{job_id}", Job.model_validate)
 
     def job(self, job_id: str) -> Job:
-        return self._call("GET", f"/v1/jobs/{job_id}", _job)
+        return self._call("GET", f"/v1/jobs/{job_id}", Job.model_validate)
 
     def wait(
         self,
@@ -245,19 +169,21 @@ class ApiClient:
                 on_update(job)
         return job
 
-    def backups(self) -> list[BackupSet]:
+    def backups(self) -> list[ListedBackupOut]:
         """Complete backup sets, oldest first."""
-        return self._call("GET", "/v1/backups", lambda b: [_backup_set(m) for m in b])
+        return self._call(
+            "GET", "/v1/backups", lambda b: [ListedBackupOut.model_validate(m) for m in b]
+        )
 
     def start_backup(self, tables: list[str] | None = None) -> Job:
-        return self._call("POST", "/v1/backups", _job, json={"tables": tables})
+        return self._call("POST", "/v1/backups", Job.model_validate, json={"tables": tables})
 
     def verify(self, backup_id: str) -> Job:
-        return self._call("POST", f"/v1/backups/{backup_id}/verify", _job)
+        return self._call("POST", f"/v1/backups/{backup_id}/verify", Job.model_validate)
 
     def restore(self, table: str, backup_id: str) -> Job:
         body = {"backup_id": backup_id}
-        return self._call("POST", f"/v1/tables/{table}/restore", _job, json=body)
+        return self._call("POST", f"/v1/tables/{table}/restore", Job.model_validate, json=body)
 
     # -- metrics -----------------------------------------------------------------------------
 
@@ -357,46 +283,6 @@ def _transport_text(exc: httpx.TransportError) -> str:
     if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
         return "the connection was lost"
     return str(exc) or type(exc).__name__
-
-
-def _job(body: dict[str, Any]) -> Job:
-    return Job(
-        job_id=body["job_id"],
-        kind=body["kind"],
-        status=body["status"],
-        request=body.get("request") or {},
-        progress=body.get("progress") or {},
-        result=body.get("result"),
-        error=body.get("error"),
-    )
-
-
-def _backup_set(body: dict[str, Any]) -> BackupSet:
-    tables = {
-        name: BackupTable(name, entry["rows"], entry["bytes"])
-        for name, entry in body["tables"].items()
-    }
-    return BackupSet(
-        body["backup_id"],
-        body["created_at"] or "",
-        body["codec"] or "",
-        tables,
-        body.get("problem"),
-    )
-
-
-def _batch_result(body: dict[str, Any]) -> BatchResult:
-    rejected = tuple(
-        RejectedRow(
-            index=r["index"],
-            line=r.get("line"),
-            reasons=tuple(Reason(x["code"], x["message"], x.get("column")) for x in r["reasons"]),
-        )
-        for r in body["rejected"]
-    )
-    return BatchResult(
-        body["request_id"], body["table"], body["inserted"], body["skipped"], rejected
-    )
 
 
 def _hires(body: dict[str, Any]) -> HiresByQuarter:

@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import IO, Any, BinaryIO
 
 from hrdata.dictionary import TABLES
-from hrdata.gui.client import ApiClient, BatchResult, ClientError, Reason
+from hrdata.gui.client import ApiClient, ClientError
 from hrdata.ingest.csvfile import LineProblem, printable, read_lines, split_fields
+from hrdata.wire import BatchResponse, Reason
 
 MAX_BATCH_ROWS = 1000  # the API's limit per request
 # Under the API's default body limit (HRDATA_API_MAX_BODY_BYTES, 5 MiB), with room to spare.
@@ -162,7 +163,7 @@ def batches(
 
     for line, text in read_lines(stream, header=columns, max_line_chars=max_line_chars):
         if isinstance(text, LineProblem):
-            local.append(Reject(line, (printable(text.text),), (_reason(text),)))
+            local.append(Reject(line, (printable(text.text),), (text.reason,)))
             continue
         encoded = text.encode("utf-8", "surrogateescape") + b"\n"
         if lines and (len(lines) == batch_rows or size + len(encoded) > max_body_bytes):
@@ -176,10 +177,6 @@ def batches(
     if lines or local:
         number += 1
         yield batch()
-
-
-def _reason(problem: LineProblem) -> Reason:
-    return Reason(problem.reason.code, problem.reason.message, problem.reason.column)
 
 
 class _Hashing(io.RawIOBase):
@@ -391,7 +388,7 @@ class Upload:
         result.rejects.sort(key=lambda r: r.line)
         return result
 
-    def _send(self, batch: Batch, head: dict[str, Any]) -> BatchResult | None:
+    def _send(self, batch: Batch, head: dict[str, Any]) -> BatchResponse | None:
         if not batch.rows:
             return None
         return self.client.post_rows(self.table, batch.body, self._key(head, batch.number))
@@ -409,7 +406,7 @@ class Upload:
             raise UploadError(f"cannot read {self.path}: {exc.strerror}") from None
 
 
-def _rejects(batch: Batch, answer: BatchResult | None) -> list[Reject]:
+def _rejects(batch: Batch, answer: BatchResponse | None) -> list[Reject]:
     found = []
     for rejected in answer.rejected if answer else ():
         index = rejected.index
@@ -417,7 +414,9 @@ def _rejects(batch: Batch, answer: BatchResult | None) -> list[Reject]:
             # The body's first line is the header, so body line n is row n - 2.
             index = (rejected.line or 0) - 2
         if 0 <= index < batch.rows:
-            found.append(Reject(batch.lines[index], _values(batch.texts[index]), rejected.reasons))
+            found.append(
+                Reject(batch.lines[index], _values(batch.texts[index]), tuple(rejected.reasons))
+            )
     return found
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 
 from hrdata.dictionary import MAX_INTEGER, Table, trim
-from hrdata.errors import BatchSizeError, HrdataError, Reason
+from hrdata.errors import BatchSizeError, HrdataError
 from hrdata.ingest.csvfile import LineProblem, printable, read_lines, split_fields
 from hrdata.ingest.jsonbody import LongNumber, RepeatedKeys
 from hrdata.ingest.loader import lock_and_read_ids, write_rows
@@ -20,6 +20,7 @@ from hrdata.ingest.rejects import RejectSpool, note_unpublished, publish_noted, 
 from hrdata.ingest.runs import FileResult
 from hrdata.ingest.validate import Item, Record, RowChecker
 from hrdata.settings import Settings
+from hrdata.wire import Reason
 
 log = logging.getLogger(__name__)
 

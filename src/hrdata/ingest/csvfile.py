@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
 
 from hrdata.dictionary import BLANKS, trim
-from hrdata.errors import HeaderMismatch, Reason
+from hrdata.errors import HeaderMismatch
+from hrdata.wire import Reason
 
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 # Undecodable bytes, and lone surrogates (a JSON body may escape one: "\ud800").

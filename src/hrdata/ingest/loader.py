@@ -25,7 +25,7 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 from hrdata.dictionary import Column, Table, name_key
-from hrdata.errors import HeaderMismatch, HrdataError, InvalidArgument, Reason, SourceError
+from hrdata.errors import HeaderMismatch, HrdataError, InvalidArgument, SourceError
 from hrdata.ingest.csvfile import read_lines
 from hrdata.ingest.idset import IdSet
 from hrdata.ingest.rejects import RejectSpool, copy_text, log_name, spool_file
@@ -33,6 +33,7 @@ from hrdata.ingest.runs import FileResult, record_file, record_log
 from hrdata.ingest.sources import Source, open_source
 from hrdata.ingest.validate import Ids, Item, Rejected, RowChecker, raw_of
 from hrdata.settings import Settings
+from hrdata.wire import Reason
 
 ALREADY_PRESENT = "already_present"
 DUPLICATE_IN_SOURCE = "duplicate_in_source"

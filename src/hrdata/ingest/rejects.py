@@ -20,11 +20,12 @@ from typing import IO, Any
 import psycopg
 from psycopg import sql
 
-from hrdata.errors import HrdataError, Reason
+from hrdata.errors import HrdataError
 from hrdata.folders import ensure_folder, storage_error
 from hrdata.ingest.csvfile import printable
 from hrdata.s3 import is_s3_uri, s3_client, s3_error, split_s3_uri
 from hrdata.settings import Settings
+from hrdata.wire import Reason
 
 DDL: dict[str, tuple[str, ...]] = {
     "rejected_rows": (

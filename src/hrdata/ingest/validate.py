@@ -16,9 +16,9 @@ from operator import call
 from typing import Any
 
 from hrdata.dictionary import BLANKS, HIRE_YEARS, MAX_INTEGER, Column, Table, control_class, trim
-from hrdata.errors import Reason
 from hrdata.ingest.csvfile import LineProblem, split_fields
 from hrdata.ingest.idset import IdSet
+from hrdata.wire import Reason
 
 # Ids of a referenced table: a plain set when small (fastest lookups), else a bitmap.
 Ids = IdSet | frozenset[int]

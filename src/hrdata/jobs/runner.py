@@ -13,8 +13,6 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import psycopg
@@ -24,6 +22,7 @@ from hrdata.db import connect, connection
 from hrdata.errors import HrdataError, NotFound, RunPartlyLoaded
 from hrdata.ingest.sources import Source
 from hrdata.settings import Settings
+from hrdata.wire import Job
 
 log = logging.getLogger(__name__)
 
@@ -81,22 +80,7 @@ def start_job(
     return job_id
 
 
-@dataclass(frozen=True)
-class JobRecord:
-    """A job as stored: what was asked, how far it got, and how it ended."""
-
-    job_id: str
-    kind: str
-    status: str
-    request: dict[str, Any]
-    progress: dict[str, Any]
-    result: dict[str, Any] | None
-    error: str | None
-    created_at: datetime
-    updated_at: datetime
-
-
-def get_job(conn: psycopg.Connection, job_id: str) -> JobRecord:
+def get_job(conn: psycopg.Connection, job_id: str) -> Job:
     """The job's status, progress and result; raises NotFound."""
     _mark_if_orphaned(conn, job_id)
     row = conn.execute(
@@ -106,7 +90,7 @@ def get_job(conn: psycopg.Connection, job_id: str) -> JobRecord:
     ).fetchone()
     if row is None:
         raise NotFound(f"no job {job_id!r}")
-    return JobRecord(*row)
+    return Job(**dict(zip(Job.model_fields, row, strict=True)))
 
 
 def _mark_if_orphaned(conn: psycopg.Connection, job_id: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 from hrdata import jobs
 from hrdata.api.deps import AdminCaller, ConnectionDep, ReadCaller, SettingsDep
 from hrdata.api.errors import documented
-from hrdata.api.routes.jobs import job_of
 from hrdata.api.routes.rows import TablePath
 from hrdata.api.strict_json import StrictJsonRoute
 from hrdata.backup.codecs import Codec
@@ -26,7 +25,7 @@ from hrdata.backup.sets import (
 from hrdata.backup.storage import storage_for
 from hrdata.dictionary import table as table_named
 from hrdata.errors import InvalidArgument
-from hrdata.wire import Job
+from hrdata.wire import BackupOut, Job, ListedBackupOut
 
 router = APIRouter(tags=["backups"], route_class=StrictJsonRoute)
 
@@ -54,35 +53,6 @@ class RestoreRequest(BaseModel):
     )
 
 
-class TableFileOut(BaseModel):
-    table: str
-    file: str
-    rows: int
-    bytes: int
-    sha256: str
-    schema_fingerprint: str
-
-
-class BackupOut(BaseModel):
-    backup_id: str
-    created_at: str
-    hrdata_version: str
-    codec: str
-    tables: dict[str, TableFileOut]
-
-
-class ListedBackupOut(BaseModel):
-    """A set as listed: complete (its manifest), or broken (why; the manifest fields null)."""
-
-    backup_id: str
-    status: Literal["complete", "broken"]
-    problem: str | None = Field(description="Why a broken set's manifest cannot be read")
-    created_at: str | None
-    hrdata_version: str | None
-    codec: str | None
-    tables: dict[str, TableFileOut]
-
-
 @router.post(
     "/v1/backups",
     status_code=202,
@@ -98,7 +68,7 @@ def start_backup(
     tables = [t.name for t in tables_named(body.tables)] if body.tables else None
 
     job_id = jobs.start_backup(conn, settings, tables, body.codec, body.model_dump())
-    return job_of(conn, job_id)
+    return jobs.get_job(conn, job_id)
 
 
 @router.get(
@@ -127,7 +97,7 @@ def backup(backup_id: BackupId, _: ReadCaller, settings: SettingsDep) -> BackupO
 )
 def verify(backup_id: BackupId, _: AdminCaller, conn: ConnectionDep, settings: SettingsDep) -> Job:
     read_manifest(storage_for(settings), checked_backup_id(backup_id))  # 404 now, not in the job
-    return job_of(conn, jobs.start_verify(conn, settings, backup_id))
+    return jobs.get_job(conn, jobs.start_verify(conn, settings, backup_id))
 
 
 @router.post(
@@ -148,4 +118,4 @@ def start_restore(
     backup_id = body.backup_id or latest_backup(storage)
     if name not in read_manifest(storage, backup_id).tables:
         raise InvalidArgument(f"backup {backup_id} holds no {name}")
-    return job_of(conn, jobs.start_restore(conn, settings, name, backup_id))
+    return jobs.get_job(conn, jobs.start_restore(conn, settings, name, backup_id))

@@ -17,15 +17,10 @@ router = APIRouter(prefix="/v1/jobs", tags=["backups"], route_class=StrictJsonRo
 JobId = Annotated[str, Path(max_length=64, pattern=NO_NUL)]
 
 
-def job_of(conn: ConnectionDep, job_id: str) -> Job:
-    """The job as the API answers it; raises NotFound."""
-    return Job.model_validate(get_job(conn, job_id), from_attributes=True)
-
-
 @router.get(
     "/{job_id}",
     summary="Any background job: status, progress, result",
     responses=documented(401, 403, 404, 503),
 )
 def job(job_id: JobId, _: ReadCaller, conn: ConnectionDep) -> Job:
-    return job_of(conn, job_id)
+    return get_job(conn, job_id)

@@ -12,16 +12,9 @@ from hrdata.api.errors import documented
 from hrdata.api.strict_json import StrictJsonRoute
 from hrdata.auth import Caller
 from hrdata.dictionary import TABLES
+from hrdata.wire import Me
 
 router = APIRouter(prefix="/v1", tags=["dictionary"], route_class=StrictJsonRoute)
-
-
-class Me(BaseModel):
-    """The key a request was made with: its id, its holder's name, its role."""
-
-    key_id: str
-    name: str
-    role: str
 
 
 @router.get("/me", summary="The caller's key: id, name and role", responses=documented(401))

@@ -9,12 +9,12 @@ from pydantic import BaseModel, Field
 
 from hrdata.api.deps import AdminCaller, ConnectionDep, ReadCaller, SettingsDep
 from hrdata.api.errors import documented
-from hrdata.api.routes.jobs import JobId, job_of
+from hrdata.api.routes.jobs import JobId
 from hrdata.api.strict_json import StrictJsonRoute
 from hrdata.ingest.loader import RejectLimit
 from hrdata.ingest.roots import SourceRoots
 from hrdata.ingest.sources import resolve
-from hrdata.jobs import start_migration
+from hrdata.jobs import get_job, start_migration
 from hrdata.wire import Job
 
 router = APIRouter(prefix="/v1/migrations", tags=["migrations"], route_class=StrictJsonRoute)
@@ -59,7 +59,7 @@ def start(
         roots,
         force=body.force,
     )
-    return job_of(conn, job_id)
+    return get_job(conn, job_id)
 
 
 @router.get(
@@ -68,4 +68,4 @@ def start(
     responses=documented(401, 403, 404, 503),
 )
 def show(job_id: JobId, _: ReadCaller, conn: ConnectionDep) -> Job:
-    return job_of(conn, job_id)
+    return get_job(conn, job_id)

@@ -8,11 +8,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from psycopg import sql
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from hrdata.api.deps import NO_NUL, ConnectionDep, IngestCaller, ReadCaller, SettingsDep
-from hrdata.api.errors import ErrorDetail, documented
+from hrdata.api.errors import documented
 from hrdata.api.idempotency import Answer, Idempotency, claim, remember
 from hrdata.api.logs import request_id
 from hrdata.api.strict_json import StrictJsonRoute
@@ -22,6 +22,7 @@ from hrdata.errors import BadRequestBody, PayloadTooLarge, UnsupportedMediaType
 from hrdata.ingest import jsonbody
 from hrdata.ingest.batch import MAX_ROWS, BatchResult, BatchWriter, csv_rows, json_rows
 from hrdata.schema import row_json_schema
+from hrdata.wire import BatchResponse, ErrorDetail, RejectedRow
 
 router = APIRouter(prefix="/v1/tables", tags=["rows"], route_class=StrictJsonRoute)
 
@@ -32,34 +33,6 @@ TablePath = Annotated[
         json_schema_extra={"enum": [t.name for t in TABLES]},
     ),
 ]
-
-
-class ReasonOut(BaseModel):
-    code: str
-    message: str
-    column: str | None
-
-
-class RejectedRow(BaseModel):
-    index: int
-    line: int | None = None
-    reasons: list[ReasonOut]
-
-
-class BatchResponse(BaseModel):
-    """What happened to a batch: rows inserted, skipped as already present, rejected (why)."""
-
-    request_id: str
-    table: str
-    inserted: int
-    skipped: int
-    rejected: list[RejectedRow]
-    warnings: list[str] = Field(
-        default_factory=list,
-        description="What went wrong after the rows were committed, e.g. the rejects log "
-        "could not be written yet (it is written later; the rejects are in GET /v1/rejects)",
-    )
-    error: ErrorDetail | None = None
 
 
 _BODY_SCHEMA = {
@@ -158,7 +131,7 @@ def _answer(result: BatchResult) -> Answer:
         rejected=[
             RejectedRow(
                 index=row.index,
-                reasons=[ReasonOut(**reason.as_dict()) for reason in row.reasons],
+                reasons=row.reasons,
                 **({} if row.line is None else {"line": row.line}),
             )
             for row in result.rejected

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from tkinter import ttk
 from typing import TYPE_CHECKING
 
-from hrdata.gui.client import BackupSet, Job
 from hrdata.gui.tasks import Task
 from hrdata.gui.widgets import (
     PAD,
@@ -20,6 +19,7 @@ from hrdata.gui.widgets import (
     size,
     tree,
 )
+from hrdata.wire import Job, ListedBackupOut
 
 if TYPE_CHECKING:
     from hrdata.gui.app import App
@@ -31,7 +31,7 @@ class BackupsTab:
 
     def __init__(self, app: App) -> None:
         self.app = app
-        self.sets: dict[str, BackupSet] = {}
+        self.sets: dict[str, ListedBackupOut] = {}
         self.listed_with: object | None = None  # the client the list was last loaded with
         self.frame = ttk.Frame(app.notebook, name="backups", padding=2 * PAD)
         self.frame.columnconfigure(0, weight=1)
@@ -97,7 +97,7 @@ class BackupsTab:
             self.listed_with = client
             self.refresh()
 
-    def selected(self) -> BackupSet | None:
+    def selected(self) -> ListedBackupOut | None:
         chosen = self.list.selection()
         return self.sets.get(chosen[0]) if chosen else None
 
@@ -121,7 +121,7 @@ class BackupsTab:
         if client is None:
             return
 
-        def done(sets: list[BackupSet]) -> None:
+        def done(sets: list[ListedBackupOut]) -> None:
             self._show(sets)
             if then is not None:
                 then()
@@ -132,7 +132,7 @@ class BackupsTab:
             "backups", lambda task, report: client.backups(), on_done=done, on_error=self._failed
         )
 
-    def _show(self, sets: list[BackupSet]) -> None:
+    def _show(self, sets: list[ListedBackupOut]) -> None:
         chosen = self.list.selection()
         self.list.delete(*self.list.get_children())
         self.sets = {s.backup_id: s for s in sets}
@@ -148,7 +148,7 @@ class BackupsTab:
                 iid=backup.backup_id,
                 values=(
                     backup.backup_id,
-                    moment(backup.created_at),
+                    moment(backup.created_at or ""),
                     number(backup.rows),
                     size(backup.bytes),
                     tables,
@@ -230,7 +230,7 @@ class BackupsTab:
         rows = backup.tables[table].rows
         question = (
             f"Replace every row of {table} with the {counted(rows, 'row')} of backup "
-            f"{backup.backup_id} (taken {moment(backup.created_at)})?\n\n"
+            f"{backup.backup_id} (taken {moment(backup.created_at or '')})?\n\n"
             f"The rows {table} holds now will be gone; the restore is all-or-nothing."
         )
         if not self.app.ask_yes_no(f"Restore {table}", question, yes=f"Restore {table}"):

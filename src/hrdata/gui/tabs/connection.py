@@ -7,8 +7,9 @@ from tkinter import ttk
 from typing import TYPE_CHECKING
 
 from hrdata.gui import config
-from hrdata.gui.client import ApiClient, ClientError, Me
+from hrdata.gui.client import ApiClient, ClientError
 from hrdata.gui.widgets import PAD, ROLE_SCOPE, Message
+from hrdata.wire import Me
 
 if TYPE_CHECKING:
     from hrdata.gui.app import App

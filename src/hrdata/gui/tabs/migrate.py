@@ -7,9 +7,9 @@ from collections.abc import Callable
 from tkinter import ttk
 from typing import TYPE_CHECKING
 
-from hrdata.gui.client import Job
 from hrdata.gui.tasks import Task
 from hrdata.gui.widgets import PAD, TABLE_NAMES, Message, number, scrolled, size, tree
+from hrdata.wire import Job
 
 if TYPE_CHECKING:
     from hrdata.gui.app import App
