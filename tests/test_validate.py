@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from hrdata.dictionary import BLANKS, table
 from hrdata.ingest.idset import IdSet
-from hrdata.ingest.validate import _CONTROL, Rejected, RowChecker, fast_pattern
+from hrdata.dictionary.types import CONTROL
+from hrdata.ingest.validate import Rejected, RowChecker, fast_pattern
 
 EMPLOYEES = table("hired_employees")
 
@@ -197,7 +198,7 @@ def name_codes(name: str) -> list[str] | str:
 
 def test_the_declared_blanks_and_controls_are_exactly_unicodes_classes() -> None:
     every = [chr(point) for point in range(0x110000)]
-    controls = {c for c in every if _CONTROL.fullmatch(c)}
+    controls = {c for c in every if CONTROL.fullmatch(c)}
 
     assert {c for c in every if unicodedata.category(c) == "Zs"} == set(BLANKS)
     assert {c for c in every if _is_control(c)} == controls

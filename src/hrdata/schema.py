@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from psycopg import sql
 
-from hrdata.dictionary import BLANKS, CONTROL_RANGES, MAX_INTEGER, TABLES, Column, Table
+from hrdata.dictionary import BLANKS, CONTROL_RANGES, TABLES, Column, Table
 
 
 def _column_definition(column: Column) -> sql.Composed:
@@ -15,14 +15,9 @@ def _column_definition(column: Column) -> sql.Composed:
     ]
     if column.primary_key:
         parts.append(sql.SQL("PRIMARY KEY"))
-    if column.type == "integer":
-        parts.append(sql.SQL("CHECK ({} > 0)").format(sql.Identifier(column.name)))
-    if column.max_length is not None:
-        parts.append(
-            sql.SQL("CHECK (char_length({}) <= {})").format(
-                sql.Identifier(column.name), sql.Literal(column.max_length)
-            )
-        )
+    check = column.type.sql_check(column)
+    if check is not None:
+        parts.append(check)
     if column.references:
         # DEFERRABLE lets a restore by a role that may not skip triggers check at commit.
         parts.append(
@@ -78,7 +73,7 @@ def dictionary_markdown() -> str:
             "|---|---|---|---|---|",
         ]
         lines += [
-            f"| {c.name} | {c.type} | {c.sql_type} | {c.description} | {c.rules()} |"
+            f"| {c.name} | {c.type.name} | {c.sql_type} | {c.description} | {c.rules()} |"
             for c in t.columns
         ]
         lines.append("")
@@ -115,14 +110,10 @@ def row_json_schema(table: Table) -> dict[str, object]:
     """The JSON Schema of one row of `table` in an API request, from the dictionary."""
     properties: dict[str, object] = {}
     for column in table.columns:
-        if column.type == "integer":
-            prop: dict[str, object] = {"type": "integer", "minimum": 1, "maximum": MAX_INTEGER}
-        elif column.type == "string":
-            prop = {"type": "string", "minLength": 1, "maxLength": column.max_length}
-        else:
-            prop = {"type": "string", "format": "date-time", "example": "2021-11-07T02:48:42Z"}
-        prop["description"] = column.description
-        properties[column.name] = prop
+        properties[column.name] = {
+            **column.type.json_schema(column),
+            "description": column.description,
+        }
     return {
         "title": f"{table.name} row",
         "type": "object",
@@ -135,18 +126,12 @@ def row_json_schema(table: Table) -> dict[str, object]:
 def avro_schema(table: Table) -> dict[str, object]:
     """The AVRO record schema of `table`: ids as int, names as string, the hire datetime as
     a UTC `timestamp-micros`; every field required, as in the dictionary."""
-    avro_types: dict[str, object] = {
-        "integer": "int",
-        "string": "string",
-        "datetime": {"type": "long", "logicalType": "timestamp-micros"},
-    }
     return {
         "type": "record",
         "name": table.name,
         "namespace": "hrdata",
         "doc": table.description,
         "fields": [
-            {"name": c.name, "type": avro_types[c.type], "doc": c.description}
-            for c in table.columns
+            {"name": c.name, "type": c.type.avro, "doc": c.description} for c in table.columns
         ],
     }

@@ -13,14 +13,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from operator import itemgetter
 from typing import IO, Any
 
 import psycopg
 from psycopg import sql
 
-from hrdata.backup.avro import POSTGRES_EPOCH_MICROS, read_blocks
+from hrdata.backup.avro import read_blocks
 from hrdata.backup.ids import checked_backup_id
 from hrdata.backup.manifest import Manifest
 from hrdata.backup.sets import (
@@ -32,9 +30,8 @@ from hrdata.backup.sets import (
 )
 from hrdata.backup.storage import storage_for
 from hrdata.db import connection
-from hrdata.dictionary import HIRE_YEARS, MAX_INTEGER, TABLES, Column, Table, dependency_rank
+from hrdata.dictionary import TABLES, Table, dependency_rank
 from hrdata.errors import BackupCorrupt, BackupRowsInvalid, RestoreWouldBreakReferences
-from hrdata.ingest.validate import stored_text_pattern, stored_text_reasons
 from hrdata.settings import Settings
 from hrdata.wire import Reason
 
@@ -139,9 +136,7 @@ def _load(conn: psycopg.Connection, manifest: Manifest, table: Table, stream: IO
     where = f"restore refused, nothing was changed: {file} of backup {manifest.backup_id}"
     # The blocks give datetimes as the binary timestamptz itself (int8 microseconds since
     # 2000-01-01 UTC), sent as they are.
-    types = [
-        {"integer": "int4", "string": "text", "datetime": "int8"}[c.type] for c in table.columns
-    ]
+    types = [c.type.binary for c in table.columns]
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
         sql.Identifier(table.name), sql.SQL(", ").join(map(sql.Identifier, table.column_names))
     )
@@ -178,20 +173,13 @@ def _readable_blocks(stream: IO[bytes], table: Table, where: str) -> Iterator[li
         yield block
 
 
-_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
-_FIRST_MICROS = (datetime(HIRE_YEARS[0], 1, 1, tzinfo=UTC) - _EPOCH) // timedelta(microseconds=1)
-_LAST_MICROS = (
-    datetime(HIRE_YEARS[1], 12, 31, 23, 59, 59, 999999, tzinfo=UTC) - _EPOCH
-) // timedelta(microseconds=1)
-
-
 class _BlockRules:
     """The dictionary's rules over a block of restored values: each column checked at once, in
     C (min, max, a regular expression mapped over it); only a failing block is read row by row."""
 
     def __init__(self, table: Table) -> None:
         self.table = table
-        self._checks = [_column_check(c, i) for i, c in enumerate(table.columns)]
+        self._checks = [c.type.block_check(i, c) for i, c in enumerate(table.columns)]
 
     def invalid(self, block: list[Row], first_number: int) -> list[tuple[int, list[Reason]]]:
         """The first rows of `block` that break a rule, numbered from `first_number`, with why."""
@@ -199,40 +187,13 @@ class _BlockRules:
             return []
         found = []
         for number, row in enumerate(block, start=first_number):
-            reasons = [r for c, v in zip(self.table.columns, row, strict=True) for r in _why(c, v)]
+            columns = zip(self.table.columns, row, strict=True)
+            reasons = [r for c, v in columns for r in c.type.stored_reasons(c, v)]
             if reasons:
                 found.append((number, reasons))
                 if len(found) == _SHOWN_ROWS:
                     break
         return found
-
-
-def _column_check(column: Column, position: int) -> Callable[[list[Row]], bool]:
-    values = itemgetter(position)
-    if column.type == "integer":
-        return lambda rows: min(map(values, rows)) >= 1 and max(map(values, rows)) <= MAX_INTEGER
-    if column.type == "string":
-        stored = stored_text_pattern(column).fullmatch
-        return lambda rows: all(map(stored, map(values, rows)))
-    return lambda rows: (
-        min(map(values, rows)) >= _FIRST_MICROS and max(map(values, rows)) <= _LAST_MICROS
-    )
-
-
-def _why(column: Column, value: Any) -> list[Reason]:
-    name = column.name
-    if column.type == "string":
-        return stored_text_reasons(column, value)
-    if column.type == "integer":
-        if 1 <= value <= MAX_INTEGER:
-            return []
-        return [Reason("out_of_range", f"{name} {value} is outside 1..{MAX_INTEGER}", name)]
-    if _FIRST_MICROS <= value <= _LAST_MICROS:
-        return []
-    moment = f"{value + POSTGRES_EPOCH_MICROS} microseconds after 1970-01-01 UTC"
-    first, last = HIRE_YEARS
-    message = f"{name} {moment} is outside the UTC years {first}..{last}"
-    return [Reason("out_of_range", message, name)]
 
 
 def _check_references(conn: psycopg.Connection, chosen: list[Table]) -> None:

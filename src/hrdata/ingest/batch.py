@@ -11,10 +11,10 @@ from typing import Any
 
 import psycopg
 
-from hrdata.dictionary import MAX_INTEGER, Table, trim
+from hrdata.dictionary import Table, trim
 from hrdata.errors import BatchSizeError, HrdataError
 from hrdata.ingest.csvfile import LineProblem, printable, read_lines, split_fields
-from hrdata.ingest.jsonbody import LongNumber, RepeatedKeys
+from hrdata.ingest.jsonbody import RepeatedKeys
 from hrdata.ingest.loader import lock_and_read_ids, write_rows
 from hrdata.ingest.rejects import RejectSpool, note_unpublished, publish_noted, warn_unwritable
 from hrdata.ingest.runs import FileResult
@@ -25,13 +25,6 @@ from hrdata.wire import Reason
 log = logging.getLogger(__name__)
 
 MAX_ROWS = 1000
-_JSON_TYPES = {
-    bool: "a boolean",
-    int: "an integer",
-    LongNumber: "an integer",
-    float: "a number",
-    str: "a string",
-}
 
 
 @dataclass(frozen=True)
@@ -86,20 +79,11 @@ def _record(table: Table, columns: frozenset[str], row: Any) -> Item:
             fields.append(value)
         elif value is None:
             fields.append("")
-        elif column.type == "integer" and value.__class__ is int:
-            fields.append(str(value))
-        elif column.type == "integer" and isinstance(value, LongNumber):
-            message = (
-                f"{column.name} has {len(value)} digits: ids are integers from 1 to {MAX_INTEGER}"
-            )
-            problems.append(Reason("out_of_range", message, column.name))
-            fields.append("")
         else:
-            expected = "an integer" if column.type == "integer" else "a string"
-            given = _JSON_TYPES.get(type(value), "an object or array")
-            message = f"{column.name} must be {expected}, not {given}"
-            problems.append(Reason("wrong_type", message, column.name))
-            fields.append("")
+            text, problem = column.type.from_json(column, value)
+            fields.append(text)
+            if problem is not None:
+                problems.append(problem)
     return Record(fields, tuple(problems), row)
 
 

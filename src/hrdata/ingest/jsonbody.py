@@ -14,6 +14,7 @@ import math
 import re
 from typing import Any
 
+from hrdata.dictionary.types import LongNumber
 from hrdata.errors import BadRequestBody
 
 # A row is {"rows": [{column: value}]}: three levels. Deeper values only occur in rows that
@@ -21,10 +22,6 @@ from hrdata.errors import BadRequestBody
 MAX_DEPTH = 32
 # More digits than any 64-bit integer: certainly out of range, and never handed to int().
 MAX_INTEGER_DIGITS = 19
-
-
-class LongNumber(str):
-    """A JSON integer too long to be any id, kept as its digits."""
 
 
 class RepeatedKeys(dict[str, Any]):

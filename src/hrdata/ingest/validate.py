@@ -9,26 +9,19 @@ failing row pays for collecting each reason separately.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from operator import call
 from typing import Any
 
-from hrdata.dictionary import BLANKS, HIRE_YEARS, MAX_INTEGER, Column, Table, control_class, trim
+from hrdata.dictionary import Column, Table
+from hrdata.dictionary.types import PAD, Converter, Invalid
 from hrdata.ingest.csvfile import LineProblem, split_fields
 from hrdata.ingest.idset import IdSet
 from hrdata.wire import Reason
 
 # Ids of a referenced table: a plain set when small (fastest lookups), else a bitmap.
 Ids = IdSet | frozenset[int]
-
-
-class Invalid(Exception):
-    """Raised by a converter; carries every reason its value fails."""
-
-    def __init__(self, *reasons: Reason) -> None:
-        self.reasons = reasons
 
 
 class Rejected(Exception):
@@ -61,158 +54,6 @@ def raw_of(item: Item) -> Any:
     return item.text if isinstance(item, LineProblem) else item.raw
 
 
-Converter = Callable[[str], str]
-
-_CONTROLS = control_class()
-_BLANKS = re.escape(BLANKS)
-_CONTROL = re.compile(f"[{_CONTROLS}]")
-_SURROGATE = re.compile("[\ud800-\udfff]")  # only a JSON value can hold one: "\ud800"
-_DATE_TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
-_WITH_OFFSET = re.compile(_DATE_TIME + r"(Z|[+-][0-9]{2}:[0-9]{2})")
-_WITHOUT_OFFSET = re.compile(_DATE_TIME)
-
-
-def _integer(column: Column, known: Ids | None) -> Converter:
-    name = column.name
-
-    def convert(raw: str) -> str:
-        text = trim(raw)
-        if not text:
-            raise Invalid(Reason("missing", f"{name} is empty", name))
-        negative = text[0] == "-"
-        digits = text[1:] if negative else text
-        if not (digits.isdigit() and digits.isascii()):
-            raise Invalid(Reason("not_an_integer", f"{name} {text!r} is not an integer", name))
-        digits = digits if len(digits) <= 10 else digits.lstrip("0")
-        # Longer than 10 digits is out of range anyway (and int() refuses huge strings).
-        value = int(digits or "0") if len(digits) <= 10 else 0
-        if negative or not 0 < value <= MAX_INTEGER:
-            shown = text if len(text) <= 24 else f"{text[:20]}… ({len(digits)} digits)"
-            message = f"{name} {shown} is out of range: ids are integers from 1 to {MAX_INTEGER}"
-            raise Invalid(Reason("out_of_range", message, name))
-        if known is not None and value not in known:
-            message = f"{name} {value} does not exist in {column.references}"
-            raise Invalid(Reason("unknown_reference", message, name))
-        return text if text[0] != "0" else str(value)
-
-    return convert
-
-
-def _string(column: Column) -> Converter:
-    name, limit = column.name, column.max_length or 0
-
-    def convert(raw: str) -> str:
-        text = trim(raw)
-        if not text:
-            raise Invalid(Reason("missing", f"{name} is empty", name))
-        if len(text) > limit:
-            message = f"{name} has {len(text)} characters, more than {limit}"
-            raise Invalid(Reason("too_long", message, name))
-        if _CONTROL.search(text):
-            raise Invalid(Reason("control_character", f"{name} contains a control character", name))
-        if _SURROGATE.search(text):
-            message = f"{name} contains a lone surrogate, which is not UTF-8"
-            raise Invalid(Reason("invalid_utf8", message, name))
-        # Backslash is COPY's escape character; tabs and newlines cannot get here.
-        return text.replace("\\", "\\\\") if "\\" in text else text
-
-    return convert
-
-
-def _datetime(column: Column) -> Converter:
-    name = column.name
-    first_year, last_year = HIRE_YEARS
-
-    def convert(raw: str) -> str:
-        text = trim(raw)
-        if not text:
-            raise Invalid(Reason("missing", f"{name} is empty", name))
-        if _WITH_OFFSET.fullmatch(text) is None:
-            if not _WITHOUT_OFFSET.fullmatch(text):
-                example = "2021-11-07T02:48:42Z"
-                message = f"{name} {text!r} is not an ISO 8601 date and time like {example}"
-                raise Invalid(Reason("invalid_datetime", message, name))
-            message = f"{name} {text!r} has no offset (Z or +hh:mm); it is not guessed"
-            missing = Reason("missing_offset", message, name)
-            impossible = _impossible(text)
-            raise Invalid(missing, impossible) if impossible else Invalid(missing)
-        impossible = _impossible(text)
-        if impossible:
-            raise Invalid(impossible)
-        try:
-            utc = datetime.fromisoformat(text).astimezone(UTC)
-        except OverflowError:
-            utc = None  # the instant falls in year 0 or 10000
-        if utc is None or not first_year <= utc.year <= last_year:
-            message = f"{name} {text!r} is outside the UTC years {first_year}..{last_year}"
-            raise Invalid(Reason("out_of_range", message, name))
-        # PostgreSQL reads the Z form exactly as written.
-        return text if text[-1] == "Z" else utc.isoformat()
-
-    def _impossible(text: str) -> Reason | None:
-        try:
-            datetime.fromisoformat(text)
-        except ValueError as exc:
-            message = f"{name} {text!r} is not a real date and time: {exc}"
-            return Reason("impossible_datetime", message, name)
-        return None
-
-    return convert
-
-
-# The common form of a valid line. Every line it matches, the converters accept with the
-# same values (tests/test_validate.py checks this on random lines); anything unusual (quotes,
-# offsets, 10-digit ids, 29 February, backslashes...) simply takes the full check.
-_PAD = f"[{_BLANKS}]*"
-_FAST_ID = r"0*([1-9][0-9]{0,8})"  # at most 9 digits: always within integer range
-_EDGE = f'[^{_BLANKS},"\\\\{_CONTROLS}\ud800-\udfff]'  # what a trimmed name starts and ends with
-_INNER = f'[^,"\\\\{_CONTROLS}\ud800-\udfff]'
-_MONTH_DAY = (
-    r"(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
-    r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)"
-    r"|02-(?:0[1-9]|1[0-9]|2[0-8]))"
-)
-_FAST_INSTANT = (
-    rf"((?!0000)[0-9]{{4}}-{_MONTH_DAY}"
-    r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?Z)"
-)
-
-
-def _fast_field(column: Column) -> str:
-    if column.type == "integer":
-        return _FAST_ID
-    if column.type == "string":
-        assert column.max_length is not None and column.max_length >= 2
-        return rf"({_EDGE}(?:{_INNER}{{0,{column.max_length - 2}}}{_EDGE})?)"
-    return _FAST_INSTANT
-
-
-# A stored value of a string column: already trimmed, no control character, no surrogate.
-_STORED_EDGE = f"[^{_BLANKS}{_CONTROLS}\ud800-\udfff]"
-_STORED_INNER = f"[^{_CONTROLS}\ud800-\udfff]"
-
-
-def stored_text_pattern(column: Column) -> re.Pattern[str]:
-    """Matches exactly the values a string column may hold once stored (a restore checks this)."""
-    assert column.max_length is not None and column.max_length >= 2
-    inner = f"{_STORED_INNER}{{0,{column.max_length - 2}}}"
-    return re.compile(f"{_STORED_EDGE}(?:{inner}{_STORED_EDGE})?")
-
-
-def stored_text_reasons(column: Column, value: str) -> list[Reason]:
-    """Why `value` cannot be stored in the string column: the converter's reasons, and blanks
-    at its ends (which a migration would have trimmed)."""
-    reasons = []
-    if trim(value) != value and trim(value):
-        message = f"{column.name} has blanks at its ends, which every way in trims"
-        reasons.append(Reason("untrimmed", message, column.name))
-    try:
-        _string(column)(value)
-    except Invalid as invalid:
-        reasons += invalid.reasons
-    return reasons
-
-
 class _DecimalView:
     """Membership of decimal strings in a bitmap of ids (for parents too big for a set)."""
 
@@ -228,18 +69,19 @@ def _as_text(ids: Ids) -> frozenset[str] | _DecimalView:
     return frozenset(map(str, ids)) if isinstance(ids, frozenset) else _DecimalView(ids)
 
 
+# The common form of a valid line. Every line it matches, the converters accept with the
+# same values (tests/test_validate.py checks this on random lines); anything unusual (quotes,
+# offsets, 10-digit ids, 29 February, backslashes...) simply takes the full check.
 def fast_pattern(table: Table) -> re.Pattern[str]:
     """A pattern matching the common form of a valid line of `table`, one group per column."""
-    return re.compile(",".join(_PAD + _fast_field(c) + _PAD for c in table.columns))
+    return re.compile(",".join(PAD + c.type.fast_field(c) + PAD for c in table.columns))
 
 
 def converter(column: Column, known_ids: Mapping[str, Ids]) -> Converter:
     """The converter for `column`; references are checked against `known_ids[parent]`."""
-    if column.type == "integer":
-        return _integer(column, known_ids[column.references] if column.references else None)
-    if column.type == "string":
-        return _string(column)
-    return _datetime(column)
+    return column.type.converter(
+        column, known_ids[column.references] if column.references else None
+    )
 
 
 class RowChecker:

@@ -49,7 +49,7 @@ def dictionary(_: ReadCaller) -> list[TableInfo]:
             columns=[
                 ColumnInfo(
                     name=c.name,
-                    type=c.type,
+                    type=c.type.name,
                     sql_type=c.sql_type,
                     description=c.description,
                     rules=c.rules(),

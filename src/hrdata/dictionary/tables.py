@@ -1,4 +1,4 @@
-"""The data dictionary: every table, column, type and rule of hrdata, declared once.
+"""The tables of the data dictionary: every table and column of hrdata, declared once.
 
 The DDL, row validation, CSV header detection and docs/dictionary.md are derived from here;
 adding a column or a table is a change in this file only.
@@ -6,50 +6,10 @@ adding a column or a table is a change in this file only.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from typing import Literal
 
-ColumnType = Literal["integer", "string", "datetime"]
-
-# PostgreSQL `integer` is 32-bit signed; ids must also be positive.
-MAX_INTEGER = 2_147_483_647
-MAX_NAME_LENGTH = 255
-
-# A hire's UTC year: what PostgreSQL, Python and the metrics all represent (no year 0, no 10000).
-HIRE_YEARS = (1, 9999)
-
-# "Trimmed" removes only space separators (Unicode category Zs) from both ends of a value.
-BLANKS = (
-    " \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
-    "\u202f\u205f\u3000"
-)
-# Control characters, rejected anywhere in a name, ends included (never trimmed): category Cc
-# (C0, DEL, C1), the line and paragraph separators Zl and Zp, and the bidi embeddings,
-# overrides and isolates, which reorder how a name is shown ("Trojan Source"). Other format
-# characters (Cf: zero-width joiners, soft hyphen, LRM/RLM marks) are part of real names.
-CONTROL_RANGES: tuple[tuple[str, str], ...] = (
-    ("\x00", "\x1f"),
-    ("\x7f", "\x9f"),
-    ("\u2028", "\u2029"),
-    ("\u202a", "\u202e"),
-    ("\u2066", "\u2069"),
-)
-
-
-def control_class() -> str:
-    """CONTROL_RANGES as the inside of a regular expression's character class."""
-    return "".join(f"{re.escape(low)}-{re.escape(high)}" for low, high in CONTROL_RANGES)
-
-
-def trim(text: str) -> str:
-    """`text` without the blanks at its ends, as every column's value is read."""
-    return text.strip(BLANKS)
-
-
-def name_key(text: str) -> str:
-    """What two names must not share in a `unique_name` column: trimmed, case folded."""
-    return trim(text).casefold()
+from hrdata.dictionary.types import DATETIME, INTEGER, STRING, ColumnType
+from hrdata.dictionary.values import MAX_NAME_LENGTH
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,19 +27,11 @@ class Column:
 
     @property
     def sql_type(self) -> str:
-        return {"integer": "integer", "string": "text", "datetime": "timestamptz"}[self.type]
+        return self.type.postgres
 
     def rules(self) -> str:
         """The column's rules in words, for the documentation."""
-        rules = ["required"]
-        if self.type == "integer":
-            rules.append(f"integer in 1..{MAX_INTEGER} (ASCII digits)")
-        elif self.type == "string":
-            rules.append(f"non-blank after trimming, at most {self.max_length} characters")
-            rules.append("no control characters")
-        else:
-            rules.append("ISO 8601 date and time with an offset (`Z` or `+hh:mm`), a real instant")
-            rules.append(f"UTC year {HIRE_YEARS[0]}..{HIRE_YEARS[1]}")
+        rules = ["required", *self.type.rules(self)]
         if self.primary_key:
             rules.append("unique")
         if self.unique_name:
@@ -116,11 +68,11 @@ class Table:
 
 
 def _id(description: str) -> Column:
-    return Column("id", "integer", description, primary_key=True)
+    return Column("id", INTEGER, description, primary_key=True)
 
 
 def _name(name: str, description: str, *, unique: bool = False) -> Column:
-    return Column(name, "string", description, max_length=MAX_NAME_LENGTH, unique_name=unique)
+    return Column(name, STRING, description, max_length=MAX_NAME_LENGTH, unique_name=unique)
 
 
 TABLES: tuple[Table, ...] = (
@@ -140,14 +92,14 @@ TABLES: tuple[Table, ...] = (
         (
             _id("id of the employee"),
             _name("name", "name and surname"),
-            Column("datetime", "datetime", "hire date and time, stored in UTC"),
+            Column("datetime", DATETIME, "hire date and time, stored in UTC"),
             Column(
                 "department_id",
-                "integer",
+                INTEGER,
                 "department the employee was hired for",
                 references="departments",
             ),
-            Column("job_id", "integer", "job the employee was hired for", references="jobs"),
+            Column("job_id", INTEGER, "job the employee was hired for", references="jobs"),
         ),
     ),
 )
