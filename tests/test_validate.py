@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hrdata.dictionary import BLANKS, table
-from hrdata.ingest.idset import IdSet
 from hrdata.dictionary.types import CONTROL
+from hrdata.ingest.idset import IdSet
 from hrdata.ingest.validate import Rejected, RowChecker, fast_pattern
 
 EMPLOYEES = table("hired_employees")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from hrdata.errors import SourceError
@@ -50,6 +51,16 @@ def s3_client(settings: Settings) -> S3Client:
         ),
     )
     return client
+
+
+def list_pages(
+    client: Any, bucket: str, prefix: str, *, delimiter: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """The pages of a listing of `prefix` (with `delimiter`: its sub-prefixes, one level)."""
+    extra = {"Delimiter": delimiter} if delimiter else {}
+    yield from client.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Prefix=prefix, **extra
+    )
 
 
 def s3_error(uri: str, exc: Exception) -> SourceError:

@@ -28,11 +28,11 @@ from hrdata.backup.sets import (
     tables_named,
     verified_file,
 )
-from hrdata.backup.storage import storage_for
 from hrdata.db import connection
 from hrdata.dictionary import TABLES, Table, dependency_rank
 from hrdata.errors import BackupCorrupt, BackupRowsInvalid, RestoreWouldBreakReferences
 from hrdata.settings import Settings
+from hrdata.storage import storage_for
 from hrdata.wire import Reason
 
 _SHOWN_IDS = 10

@@ -22,12 +22,12 @@ from hrdata.backup.manifest import (
     current_fingerprint,
     schema_fingerprint,
 )
-from hrdata.backup.storage import Storage, storage_for
 from hrdata.db import connection
 from hrdata.dictionary import TABLES, Table, dependency_rank
 from hrdata.dictionary import table as table_named
 from hrdata.errors import BackupCorrupt, InvalidArgument, NotFound, SourceError, StorageError
 from hrdata.settings import Settings
+from hrdata.storage import Storage, storage_for
 from hrdata.wire import TableFile
 
 # Told of each table a backup or restore has finished, with its rows (for job progress).

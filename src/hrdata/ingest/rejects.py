@@ -21,10 +21,9 @@ import psycopg
 from psycopg import sql
 
 from hrdata.errors import HrdataError
-from hrdata.folders import ensure_folder, storage_error
 from hrdata.ingest.csvfile import printable
-from hrdata.s3 import is_s3_uri, s3_client, s3_error, split_s3_uri
 from hrdata.settings import Settings
+from hrdata.storage import log_storage
 from hrdata.wire import Reason
 
 DDL: dict[str, tuple[str, ...]] = {
@@ -245,26 +244,9 @@ def export_log(
 
 
 def _store_log(settings: Settings, local: Path, name: str) -> str:
-    location = settings.logs_location
-    if is_s3_uri(location):
-        bucket, prefix = split_s3_uri(location)
-        key = f"{prefix.rstrip('/')}/{name}" if prefix else name
-        try:
-            s3_client(settings).upload_file(str(local), bucket, key)
-        except Exception as exc:
-            raise s3_error(f"s3://{bucket}/{key}", exc) from exc
-        finally:
-            local.unlink(missing_ok=True)
-        return f"s3://{bucket}/{key}"
-    root = Path(location)
-    # The default location is hrdata's own, under its home; a configured one must have a parent.
-    ensure_folder(root, within=settings.home.parent if settings.log_uri is None else None)
-    target = root / name
+    storage = log_storage(settings)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(local, target)
-    except OSError as exc:
-        raise storage_error(target, exc, "write this file") from exc
+        storage.put(local, name)
     finally:
         local.unlink(missing_ok=True)
-    return str(target)
+    return storage.where(name)

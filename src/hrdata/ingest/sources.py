@@ -16,7 +16,7 @@ from hrdata.dictionary import TABLES, Table, dependency_rank
 from hrdata.dictionary import table as table_named
 from hrdata.errors import SourceError
 from hrdata.ingest.roots import SourceRoots
-from hrdata.s3 import is_s3_uri, s3_client, s3_error, split_s3_uri
+from hrdata.s3 import is_s3_uri, list_pages, s3_client, s3_error, split_s3_uri
 from hrdata.settings import Settings
 
 
@@ -230,7 +230,7 @@ def _resolve_s3(uri: str, settings: Settings, forced: Table | None) -> list[Sour
 
 def _list_objects(client: Any, bucket: str, prefix: str) -> list[tuple[str, int]]:
     found = []
-    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+    for page in list_pages(client, bucket, prefix):
         found += [(item["Key"], item["Size"]) for item in page.get("Contents", [])]
     # A prefix without a trailing slash would also match "departments.csv.bak/": keep it exact.
     if prefix and not prefix.endswith("/"):

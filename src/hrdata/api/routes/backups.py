@@ -22,9 +22,9 @@ from hrdata.backup.sets import (
     read_manifest,
     tables_named,
 )
-from hrdata.backup.storage import storage_for
 from hrdata.dictionary import table as table_named
 from hrdata.errors import InvalidArgument
+from hrdata.storage import storage_for
 from hrdata.wire import BackupOut, Job, ListedBackupOut
 
 router = APIRouter(tags=["backups"], route_class=StrictJsonRoute)

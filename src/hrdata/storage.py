@@ -1,4 +1,5 @@
-"""Where backup sets live: a local folder or an S3 prefix, behind one small protocol."""
+"""Where hrdata keeps files it writes (backup sets, rejects logs): a local folder or an S3
+prefix, behind one small protocol."""
 
 from __future__ import annotations
 
@@ -10,16 +11,18 @@ from typing import IO, Any, Protocol
 
 from hrdata.errors import NotFound
 from hrdata.folders import ensure_folder, existing_folder, storage_error
-from hrdata.s3 import is_s3_uri, s3_client, s3_error, split_s3_uri
+from hrdata.s3 import is_s3_uri, list_pages, s3_client, s3_error, split_s3_uri
 from hrdata.settings import Settings
 
 
 class Storage(Protocol):
-    """Files of backup sets, each named `<backup id>/<file name>`."""
+    """Files named by paths under one location, e.g. `<backup id>/<file name>`."""
 
     location: str
 
     def put(self, local: Path, name: str) -> None: ...
+
+    def where(self, name: str) -> str: ...
 
     @contextmanager
     def open(self, name: str) -> Iterator[IO[bytes]]: ...
@@ -44,11 +47,14 @@ class LocalStorage:
         target = self.root / name
         partial = target.with_name(target.name + ".partial")
         try:
-            target.parent.mkdir(exist_ok=True)
+            target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(local, partial)
             partial.replace(target)  # a reader never sees half a file under the final name
         except OSError as exc:
             raise storage_error(target, exc, "write this file") from exc
+
+    def where(self, name: str) -> str:
+        return str(self.root / name)
 
     @contextmanager
     def open(self, name: str) -> Iterator[IO[bytes]]:
@@ -106,6 +112,9 @@ class S3Storage:
         except Exception as exc:
             raise s3_error(f"{self.location}/{name}", exc) from exc
 
+    def where(self, name: str) -> str:
+        return f"{self.location}/{name}"
+
     @contextmanager
     def open(self, name: str) -> Iterator[IO[bytes]]:
         try:
@@ -129,10 +138,7 @@ class S3Storage:
         prefix = f"{self.prefix}/" if self.prefix else ""
         found: list[str] = []
         try:
-            pages = self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=prefix, Delimiter="/"
-            )
-            for page in pages:
+            for page in list_pages(self.client, self.bucket, prefix, delimiter="/"):
                 found += [
                     p["Prefix"][len(prefix) :].rstrip("/") for p in page.get("CommonPrefixes", [])
                 ]
@@ -143,9 +149,7 @@ class S3Storage:
     def delete_set(self, backup_id: str) -> None:
         prefix = self._key(backup_id) + "/"
         try:
-            for page in self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=prefix
-            ):
+            for page in list_pages(self.client, self.bucket, prefix):
                 keys = [{"Key": item["Key"]} for item in page.get("Contents", [])]
                 if keys:
                     self.client.delete_objects(Bucket=self.bucket, Delete={"Objects": keys})
@@ -160,3 +164,12 @@ def storage_for(settings: Settings, uri: str | None = None) -> Storage:
         # hrdata's own folder under its home: created with the home if need be.
         return LocalStorage(settings.home / "backups", within=settings.home.parent)
     return S3Storage(location, settings) if is_s3_uri(location) else LocalStorage(Path(location))
+
+
+def log_storage(settings: Settings) -> Storage:
+    """The storage of the logs: HRDATA_LOG_URI, or <home>/logs."""
+    location = settings.logs_location
+    if is_s3_uri(location):
+        return S3Storage(location, settings)
+    # The default location is hrdata's own, under its home; a configured one must have a parent.
+    return LocalStorage(Path(location), settings.home.parent if settings.log_uri is None else None)
