@@ -14,12 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import queue
-import signal
-import socket
-import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -27,7 +22,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -35,14 +29,13 @@ import httpx
 import psycopg
 from psycopg import sql
 
+import figures
 import generate
-import migrate
-from hrdata.assembly import init_schema
-from migrate import BenchmarkFailed
+import harness
+from harness import BenchmarkFailed
 
-ROOT, DATA, DOC = migrate.ROOT, migrate.DATA, migrate.DOC
-HOME = DATA / "hrdata-home-api"
-START, END = "<!-- api:start -->", "<!-- api:end -->"
+HOME = harness.DATA / "hrdata-home-api"
+START, END = figures.markers("api")
 TABLE = "hired_employees"
 ROWS_PATH = f"/v1/tables/{TABLE}/rows"
 COLUMNS = ("id", "name", "datetime", "department_id", "job_id")
@@ -98,37 +91,12 @@ def make_batches(count: int, first_id: int, seed: int) -> list[Batch]:
 # --- database ----------------------------------------------------------------------------------
 
 
-def prepare_database(url: str) -> None:
-    """Every hrdata table, created by hrdata's own DDL; departments and jobs of the challenge."""
-    with psycopg.connect(url) as conn:
-        init_schema(conn)
-        for name in ("departments", "jobs"):
-            statement = sql.SQL("COPY {} FROM STDIN").format(sql.Identifier(name))
-            with conn.cursor().copy(statement) as copy:
-                for row in generate.read_reference(generate.CHALLENGE / f"{name}.csv"):
-                    copy.write_row(row)
-        conn.commit()
-
-
 def empty_table(url: str, checkpoint: bool) -> None:
     """hired_employees (and the API's idempotency keys) emptied; dirty pages flushed on request."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(sql.SQL("TRUNCATE {}, idempotency_keys").format(sql.Identifier(TABLE)))
         if checkpoint:
             conn.execute("CHECKPOINT")
-
-
-def table_count(url: str) -> int:
-    with psycopg.connect(url) as conn:
-        row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(TABLE)))
-        found = row.fetchone()
-    assert found is not None
-    return int(found[0])
-
-
-def autovacuum(url: str) -> str:
-    with psycopg.connect(url) as conn:
-        return migrate._setting(conn, "autovacuum")
 
 
 def superuser(url: str) -> bool:
@@ -156,99 +124,7 @@ def copy_sender(url: str) -> Iterator[Sender]:
         yield send
 
 
-# --- the API server ----------------------------------------------------------------------------
-
-
-def hrdata_env(url: str) -> dict[str, str]:
-    """This process's environment without the caller's HRDATA_* settings, plus the benchmark's."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HRDATA_")}
-    return env | {"HRDATA_DATABASE_URL": url, "HRDATA_HOME": str(HOME)}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextmanager
-def serve(
-    command: list[str], url: str, workers: int = 1, timeout: float = 60.0
-) -> Iterator[Server]:
-    """`hrdata serve` on a free port of 127.0.0.1, once /ready answers; stopped afterwards."""
-    port = free_port()
-    log_path = HOME / "serve.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                *command,
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                str(workers),
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=hrdata_env(url),
-            cwd=ROOT,
-        )
-        try:
-            base_url = f"http://127.0.0.1:{port}"
-            _wait_ready(process, base_url, log_path, timeout)
-            yield Server(process, base_url, log_path)
-        finally:
-            process.send_signal(signal.SIGINT)  # uvicorn's graceful shutdown
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-@dataclass(frozen=True)
-class Server:
-    process: subprocess.Popen[bytes]
-    base_url: str
-    log: Path
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time used so far by the server process (all its threads) and the
-        processes it started (uvicorn workers, if any)."""
-        return sum(process_cpu_seconds(pid) for pid in process_tree(self.process.pid))
-
-
-def _wait_ready(process: subprocess.Popen[bytes], base_url: str, log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    with httpx.Client(base_url=base_url, timeout=2) as client:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                tail = log.read_text(errors="replace")[-2000:]
-                raise BenchmarkFailed(f"hrdata serve exited with {process.returncode}: {tail}")
-            try:
-                if client.get("/ready").status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            time.sleep(0.1)
-    raise BenchmarkFailed(f"hrdata serve not ready after {timeout:.0f} s (see {log})")
-
-
-def create_key(command: list[str], url: str) -> str:
-    """An ingest key made by `hrdata keys create`; its token."""
-    done = subprocess.run(
-        [*command, "keys", "create", "--role", "ingest", "--name", "bench/api.py"],
-        capture_output=True,
-        text=True,
-        env=hrdata_env(url),
-        cwd=ROOT,
-    )
-    if done.returncode != 0:
-        raise BenchmarkFailed(f"hrdata keys create exited with {done.returncode}: {done.stderr}")
-    return done.stdout.strip()
+# --- the API -----------------------------------------------------------------------------------
 
 
 @contextmanager
@@ -279,53 +155,6 @@ def api_sender(base_url: str, token: str, idempotency: bool) -> Iterator[Sender]
 # --- measuring ---------------------------------------------------------------------------------
 
 
-def process_tree(pid: int) -> list[int]:
-    """`pid` and every live descendant of it, from /proc."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # the process ended meanwhile
-        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    tree, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        tree.append(current)
-        todo.extend(children.get(current, []))
-    return tree
-
-
-def process_cpu_seconds(pid: int) -> float:
-    """utime + stime of a process, from /proc (0 where there is no /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def background_load(seconds: float = 2.0) -> float:
-    """Share of all cores busy over `seconds` before the run: other work skews the figures."""
-    before = machine_cpu()
-    time.sleep(seconds)
-    after = machine_cpu()
-    total = after[1] - before[1]
-    return (after[0] - before[0]) / total if total else 0.0
-
-
-def machine_cpu() -> tuple[float, float]:
-    """(busy, total) CPU seconds of the whole machine so far, summed over cores, from /proc."""
-    try:
-        first = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-    except OSError:
-        return 0.0, 0.0
-    ticks = [int(v) for v in first[:8]]  # user nice system idle iowait irq softirq steal
-    idle = ticks[3] + ticks[4]
-    hz = os.sysconf("SC_CLK_TCK")
-    return (sum(ticks) - idle) / hz, sum(ticks) / hz
-
-
 @dataclass
 class Phase:
     """One measured phase: a way of writing, a concurrency, every batch's latency."""
@@ -344,13 +173,11 @@ class Phase:
 
     @property
     def p50(self) -> float:
-        return statistics.median(self.latencies_ms)
+        return figures.p50(self.latencies_ms)
 
     @property
     def p99(self) -> float:
-        if len(self.latencies_ms) < 2:
-            return max(self.latencies_ms)
-        return statistics.quantiles(self.latencies_ms, n=100, method="inclusive")[98]
+        return figures.p99(self.latencies_ms)
 
     @property
     def rows_per_second(self) -> float:
@@ -361,7 +188,7 @@ class Phase:
         latency that grows with the table shows here."""
         ordered = [ms for _, ms in sorted(zip(self.starts_ms, self.latencies_ms, strict=True))]
         tenth = max(1, len(ordered) // 10)
-        return statistics.median(ordered[:tenth]), statistics.median(ordered[-tenth:])
+        return figures.p50(ordered[:tenth]), figures.p50(ordered[-tenth:])
 
 
 def drive(
@@ -416,7 +243,7 @@ def drive(
         cpu_before, client_before, machine_before = (
             cpu() if cpu else 0.0,
             time.process_time(),
-            machine_cpu(),
+            figures.machine_cpu(),
         )
         started = time.perf_counter()
         go.wait()
@@ -436,10 +263,7 @@ def drive(
     if cpu is not None:
         phase.server_cpu_seconds = cpu() - cpu_before
     phase.client_cpu_seconds = time.process_time() - client_before
-    machine_after = machine_cpu()
-    busy = machine_after[0] - machine_before[0]
-    total = machine_after[1] - machine_before[1]
-    phase.machine_busy_share = busy / total if total else 0.0
+    phase.machine_busy_share = figures.busy_share(machine_before, figures.machine_cpu())
     timed = sorted(pair for worker_pairs in latencies for pair in worker_pairs)
     phase.starts_ms = [(sent - started) * 1000 for sent, _ in timed]
     phase.latencies_ms = [ms for _, ms in timed]
@@ -479,38 +303,12 @@ class Results:
         return next(p for p in self.phases if p.key == key)
 
 
-@contextmanager
-def _profiling(py_spy: str | None, pid: int, name: str) -> Iterator[None]:
-    """py-spy recording the server while the block runs, when asked for (--py-spy)."""
-    if not py_spy:
-        yield
-        return
-    out = DATA / f"api-profile-{name}.txt"
-    record = ["record", "--pid", str(pid), "--rate", "250", "--format", "raw", "--threads"]
-    recorder = subprocess.Popen(
-        [py_spy, *record, "--output", str(out)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(1.0)  # py-spy attaches
-    try:
-        yield
-    finally:
-        recorder.send_signal(signal.SIGINT)
-        try:
-            recorder.wait(60)
-        except subprocess.TimeoutExpired:
-            recorder.kill()
-            recorder.wait()
-        print(f"  py-spy profile of the server: {migrate._relative(out)}")
-
-
 def benchmark(args: argparse.Namespace, url: str, command: list[str]) -> Results:
     """Direct COPY, then the API, each at concurrency 1 and N, on the same batches."""
     batches = make_batches(args.batches, 1, args.seed)
     warmup = make_batches(args.warmup, args.batches * BATCH_ROWS + 1, args.seed + 1)
-    prepare_database(url)
-    background = background_load()
+    harness.prepare_database(url)
+    background = figures.cpu_busy()
     print(f"  machine {background:.0%} busy before the run (other processes)", flush=True)
     if background > 0.1:
         print("  warning: the machine is busy; the figures will be noisy", flush=True)
@@ -522,10 +320,10 @@ def benchmark(args: argparse.Namespace, url: str, command: list[str]) -> Results
     def run(phase: Phase, open_sender: OpenSender, cpu: Callable[[], float] | None) -> None:
         empty_table(url, checkpoint=False)
         drive(phase, batches, warmup, open_sender, lambda: empty_table(url, True), cpu)
-        count = table_count(url)
+        count = harness.table_count(url)
         if count != expected_rows:
             raise BenchmarkFailed(f"{phase.label}: {count} rows in {TABLE}, {expected_rows} sent")
-        fingerprints.add(migrate.fingerprint(url))
+        fingerprints.add(harness.fingerprint(url))
         if len(fingerprints) != 1:
             raise BenchmarkFailed(f"{phase.label}: {TABLE} differs from the first phase's")
         phases.append(phase)
@@ -534,12 +332,13 @@ def benchmark(args: argparse.Namespace, url: str, command: list[str]) -> Results
     for n in levels:
         run(Phase(f"copy_c{n}", "direct COPY", n), lambda: copy_sender(url), None)
     HOME.mkdir(parents=True, exist_ok=True)
-    with serve(command, url, args.workers) as server:
-        token = create_key(command, url)
+    with harness.serve(command, url, HOME, args.workers) as server:
+        token = harness.create_key(command, url, HOME, "ingest", "bench/api.py")
         print(f"  hrdata serve pid {server.process.pid} at {server.base_url}", flush=True)
         for n in levels:
             phase = Phase(f"api_c{n}", "API (HTTP, JSON)", n)
-            with _profiling(args.py_spy, server.process.pid, f"c{n}"):
+            profile = harness.DATA / f"api-profile-c{n}.txt"
+            with harness.profiling(args.py_spy, server.process.pid, profile):
                 run(
                     phase,
                     lambda: api_sender(server.base_url, token, args.idempotency_key),
@@ -561,15 +360,10 @@ def api_section(results: Results, args: argparse.Namespace, url: str) -> str:
     idempotency = (
         "each with a fresh `Idempotency-Key`" if results.idempotency else "no `Idempotency-Key`"
     )
+    autovacuum = figures.setting(url, "autovacuum")
     lines = [
-        START,
-        "## API",
-        "",
-        "Written by `bench/api.py`; see bench/README.md. Do not edit by hand.",
-        "",
-        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; commit {migrate.commit()}",
-        f"- Machine: {migrate.machine()}",
-        f"- Server: {migrate.server(url)}, autovacuum={autovacuum(url)}, on the same machine; "
+        *figures.heading(START, "API", "`bench/api.py`"),
+        f"- Server: {figures.server(url)}, autovacuum={autovacuum}, on the same machine; "
         f"the benchmark and the API connect as a "
         f"{'superuser' if results.superuser else 'plain role'}",
         f"- API: `hrdata serve --workers {args.workers}` (uvicorn) on 127.0.0.1, on the same "
@@ -628,10 +422,10 @@ def api_section(results: Results, args: argparse.Namespace, url: str) -> str:
         "",
         f"- API p50 per {BATCH_ROWS:,}-row batch ≤ {TARGET_LATENCY:g}x direct `COPY`'s, at "
         f"concurrency 1: {api1.p50:.1f} ms vs {copy1.p50:.1f} ms = {latency_ratio:.2f}x — "
-        f"{migrate._met(latency_ratio <= TARGET_LATENCY)}",
+        f"{figures.met(latency_ratio <= TARGET_LATENCY)}",
         f"- API throughput at concurrency {n} ≥ {TARGET_THROUGHPUT:g}x direct `COPY`'s at "
         f"concurrency {n}: {api_n.rows_per_second:,.0f} vs {copy_n.rows_per_second:,.0f} rows/s "
-        f"= {throughput_ratio:.2f}x — {migrate._met(throughput_ratio >= TARGET_THROUGHPUT)} "
+        f"= {throughput_ratio:.2f}x — {figures.met(throughput_ratio >= TARGET_THROUGHPUT)} "
         f"(against direct `COPY` at concurrency 1: "
         f"{api_n.rows_per_second / copy1.rows_per_second:.2f}x)",
         "",
@@ -658,7 +452,7 @@ def save_raw(results: Results, args: argparse.Namespace) -> Path:
             for p in results.phases
         ],
     }
-    path = DATA / "api-results.json"
+    path = harness.DATA / "api-results.json"
     path.write_text(json.dumps(raw, indent=2) + "\n")
     return path
 
@@ -685,13 +479,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--workers", type=int, default=2, help="API processes (`hrdata serve --workers`)"
     )
-    parser.add_argument(
-        "--py-spy",
-        metavar="PATH",
-        help="py-spy executable: record the API server during its phases "
+    harness.add_common_arguments(
+        parser,
+        database="hrdata_bench_api",
+        data_set=False,
+        py_spy="record the API server during its phases "
         "(raw profiles in bench/data/api-profile-c*.txt)",
     )
-    migrate.add_common_arguments(parser, database="hrdata_bench_api", data_set=False)
     args = parser.parse_args(argv)
     if args.batches < 1 or args.concurrency < 1 or args.warmup < 0:
         parser.error("--batches and --concurrency must be positive, --warmup not negative")
@@ -702,10 +496,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
 
     def report(results: Results, url: str) -> str:
-        print(f"== raw results in {migrate._relative(save_raw(results, args))}")
+        print(f"== raw results in {harness.relative(save_raw(results, args))}")
         return api_section(results, args, url)
 
-    return migrate.run_benchmark(
+    return harness.run_benchmark(
         args, lambda url: benchmark(args, url, [args.hrdata]), report, (START, END)
     )
 

@@ -22,26 +22,24 @@ import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 
-import migrate
+import figures
+import harness
+from figures import Series
+from harness import MB, ROOT, BenchmarkFailed, Dataset
 from hrdata.assembly import init_schema
-from migrate import MB, BenchmarkFailed, Dataset, Series
 
-ROOT, DATA, DOC = migrate.ROOT, migrate.DATA, migrate.DOC
-HOME = DATA / "hrdata-home-backup"
-DUMP = DATA / "backup-pg_dump.dump"
-START, END = "<!-- backup:start -->", "<!-- backup:end -->"
+HOME = harness.DATA / "hrdata-home-backup"
+DUMP = harness.DATA / "backup-pg_dump.dump"
+START, END = figures.markers("backup")
 TABLE = "hired_employees"
 
 TARGET_BACKUP = 0.5  # hrdata backup rows/s at least half of pg_dump's.
 TARGET_RESTORE = 0.4  # hrdata restore rows/s at least 0.4x the full pg_restore's.
 TARGET_RSS_MB = 300  # for each hrdata command.
-
-QUIET_CPU = 0.15  # the machine counts as quiet below this share of CPU busy over a second.
 
 # What a timed run starts from: the table as loaded, emptied, or dropped.
 KEPT, EMPTIED, DROPPED = "kept", "emptied", "dropped"
@@ -163,12 +161,12 @@ def load(url: str, data: Dataset) -> None:
     """hrdata's schema, the reference tables, then the clean employees (untimed)."""
     with psycopg.connect(url) as conn:
         init_schema(conn)  # every table exactly as hrdata creates it
+        harness.load_parents(conn, data.path)
         conn.commit()
-    migrate.create_parents(url, data)
     with psycopg.connect(url) as conn:
         # The rows are clean: skip the per-row reference triggers, then check them in bulk.
         conn.execute("SET session_replication_role = replica")
-        migrate.copy_file(conn, TABLE, data.path / "hired_employees.clean.tsv")
+        harness.copy_file(conn, TABLE, data.path / "hired_employees.clean.tsv")
         orphans = conn.execute(
             "SELECT count(*) FROM hired_employees e "
             "WHERE NOT EXISTS (SELECT FROM departments d WHERE d.id = e.department_id) "
@@ -177,17 +175,6 @@ def load(url: str, data: Dataset) -> None:
         if orphans != (0,):
             raise BenchmarkFailed(f"{orphans} clean rows point at missing departments or jobs")
         conn.commit()
-
-
-def checksum(url: str) -> tuple[int, str]:
-    """Row count and md5 of every row as text, in id order (datetimes in UTC)."""
-    with psycopg.connect(url) as conn:
-        conn.execute("SET TimeZone = 'UTC'")
-        row = conn.execute(
-            "SELECT count(*), md5(string_agg(e::text, E'\\n' ORDER BY id)) FROM hired_employees e"
-        ).fetchone()
-    assert row is not None
-    return int(row[0]), str(row[1])
 
 
 def table_bytes(url: str) -> int:
@@ -208,28 +195,10 @@ def prepare(url: str, state: str, settle: float) -> bool:
             conn.execute("DROP TABLE hired_employees")
         conn.execute("VACUUM (ANALYZE)")
         conn.execute("CHECKPOINT")
-    deadline = time.monotonic() + settle
-    while (busy := _cpu_busy()) >= QUIET_CPU:
-        if time.monotonic() >= deadline:
-            print(f"  (machine still {busy:.0%} busy: starting anyway)")
-            return False
-    return True
-
-
-def _cpu_busy(seconds: float = 1.0) -> float:
-    """Share of the machine's CPU time spent busy over the next `seconds` (all processes)."""
-
-    def sample() -> tuple[int, int]:
-        ticks = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
-        idle = ticks[3] + ticks[4]  # idle, iowait
-        return sum(ticks) - idle, sum(ticks)
-
-    if not Path("/proc/stat").exists():
-        return 0.0
-    busy_before, total_before = sample()
-    time.sleep(seconds)
-    busy_after, total_after = sample()
-    return (busy_after - busy_before) / max(1, total_after - total_before)
+    busy = figures.wait_for_quiet(settle)
+    if busy is not None:
+        print(f"  (machine still {busy:.0%} busy: starting anyway)")
+    return busy is None
 
 
 # --- runs --------------------------------------------------------------------------------------
@@ -256,10 +225,7 @@ class Bench:
         return self.commands.url
 
     def env(self) -> dict[str, str]:
-        """This environment without any HRDATA_* of the calling shell, pointed at the
-        benchmark's database."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("HRDATA_")}
-        return env | {"HRDATA_DATABASE_URL": self.url, "HRDATA_HOME": str(HOME)}
+        return harness.hrdata_env(self.url, HOME)
 
     def timed(self, series: Measured, command: list[str], state: str) -> Run:
         """One run of `command` from `state`, added to `series`."""
@@ -276,7 +242,7 @@ class Bench:
         return result
 
     def check_restored(self, what: str) -> None:
-        if checksum(self.url) != self.original:
+        if harness.checksum(self.url) != self.original:
             raise BenchmarkFailed(f"hired_employees after {what} differs from the original")
 
     def pg_dump(self, series: Measured) -> None:
@@ -340,7 +306,7 @@ GNU_TIME = gnu_time()
 
 
 def benchmark(args: argparse.Namespace, url: str) -> Results:
-    data = migrate.dataset(args.rows, args.seed, args.regenerate)
+    data = harness.dataset(args.rows, args.seed, args.regenerate)
     major = server_major(url)
     pg_dump, dump_version = pg_tool("pg_dump", major, args.pg_bin)
     pg_restore, _ = pg_tool("pg_restore", major, args.pg_bin)
@@ -351,7 +317,7 @@ def benchmark(args: argparse.Namespace, url: str) -> Results:
 
     started = time.perf_counter()
     load(url, data)
-    original = checksum(url)
+    original = harness.checksum(url)
     rows = original[0]
     if rows != data.valid_rows:
         raise BenchmarkFailed(f"{rows} rows loaded, the generator says {data.valid_rows}")
@@ -396,14 +362,14 @@ def profile(bench: Bench, py_spy: str) -> None:
     shutil.rmtree(backups, ignore_errors=True)
     for name, state in (("backup", KEPT), ("restore", EMPTIED)):
         prepare(bench.url, state, 0)
-        out = DATA / f"backup-profile-{name}.txt"
+        out = harness.DATA / f"backup-profile-{name}.txt"
         spy = [py_spy, "record", "--format", "raw", "--rate", "200", "-o", str(out), "--"]
         if name == "backup":
             run([*spy, *bench.commands.backup()], bench.env())
         else:
             backup_id = next(p.name for p in backups.iterdir() if p.is_dir())
             run([*spy, *bench.commands.restore(backup_id)], bench.env())
-        print(f"  py-spy profile of hrdata {name}: {migrate._relative(out)}")
+        print(f"  py-spy profile of hrdata {name}: {harness.relative(out)}")
     bench.check_restored("the profiled hrdata restore")
 
 
@@ -445,14 +411,8 @@ def backup_section(results: Results, args: argparse.Namespace, url: str) -> str:
     table.append(_row("`hrdata restore hired_employees`", r.hrdata_restore, rows, full))
     busy = sum(s.busy_starts for s in r.series().values())
     lines = [
-        START,
-        "## Backup",
-        "",
-        "Written by `bench/backup.py`; see bench/README.md. Do not edit by hand.",
-        "",
-        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; commit {migrate.commit()}",
-        f"- Machine: {migrate.machine()}",
-        f"- Server: {migrate.server(url)}, on the same machine; client tools {r.pg_dump_version}",
+        *figures.heading(START, "Backup", "`bench/backup.py`"),
+        f"- Server: {figures.server(url)}, on the same machine; client tools {r.pg_dump_version}",
         f"- Data: the {rows:,} clean rows of `bench/generate.py --rows {r.data.rows} --seed "
         f"{args.seed}` in hired_employees, created with hrdata's DDL (primary key, CHECKs, two "
         f"foreign keys); {r.table_bytes / MB:.0f} MB on disk (`pg_table_size`)",
@@ -515,11 +475,11 @@ def backup_section(results: Results, args: argparse.Namespace, url: str) -> str:
         "Targets:",
         "",
         f"- `hrdata backup` ≥ {TARGET_BACKUP}x the throughput of `pg_dump`: {backup_ratio:.2f}x "
-        f"— {migrate._met(backup_ratio >= TARGET_BACKUP)}",
+        f"— {figures.met(backup_ratio >= TARGET_BACKUP)}",
         f"- `hrdata restore` ≥ {TARGET_RESTORE}x the throughput of the full `pg_restore`: "
-        f"{restore_ratio:.2f}x — {migrate._met(restore_ratio >= TARGET_RESTORE)}",
+        f"{restore_ratio:.2f}x — {figures.met(restore_ratio >= TARGET_RESTORE)}",
         f"- peak RSS < {TARGET_RSS_MB} MB: backup {backup_rss:.0f} MB, restore "
-        f"{restore_rss:.0f} MB — {migrate._met(max(backup_rss, restore_rss) < TARGET_RSS_MB)}",
+        f"{restore_rss:.0f} MB — {figures.met(max(backup_rss, restore_rss) < TARGET_RSS_MB)}",
         END,
     ]
     return "\n".join(lines)
@@ -572,16 +532,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--results",
         type=Path,
-        default=DATA / "backup-results.json",
+        default=harness.DATA / "backup-results.json",
         help="where to write every measurement as JSON",
     )
-    parser.add_argument(
-        "--py-spy",
-        metavar="PATH",
-        help="py-spy executable: profile one more backup and restore "
+    harness.add_common_arguments(
+        parser,
+        database="hrdata_bench_backup",
+        py_spy="profile one more backup and restore "
         "(raw profiles in bench/data/backup-profile-*.txt)",
     )
-    migrate.add_common_arguments(parser, database="hrdata_bench_backup")
     args = parser.parse_args(argv)
     if args.repeat < 1 or args.rows < 1:
         parser.error("--repeat and --rows must be positive")
@@ -595,10 +554,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
 
     def report(results: Results, url: str) -> str:
-        print(f"== raw results in {migrate._relative(save_raw(results, args.results))}")
+        print(f"== raw results in {harness.relative(save_raw(results, args.results))}")
         return backup_section(results, args, url)
 
-    return migrate.run_benchmark(args, lambda url: benchmark(args, url), report, (START, END))
+    return harness.run_benchmark(args, lambda url: benchmark(args, url), report, (START, END))
 
 
 if __name__ == "__main__":

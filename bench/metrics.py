@@ -17,14 +17,12 @@ import argparse
 import json
 import math
 import statistics
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,15 +31,17 @@ import psycopg
 from psycopg import sql
 
 import api
-import migrate
+import figures
+import harness
+from figures import QUIET_CPU
+from harness import BenchmarkFailed, Dataset
 from hrdata.assembly import init_schema
 from hrdata.metrics import counts
 from hrdata.metrics.queries import departments_against_mean, hires_by_quarter
-from migrate import BenchmarkFailed
 
-ROOT, DATA, DOC = migrate.ROOT, migrate.DATA, migrate.DOC
-HOME = DATA / "hrdata-home-metrics"
-START, END = "<!-- metrics:start -->", "<!-- metrics:end -->"
+HOME = harness.DATA / "hrdata-home-metrics"
+PROFILE = harness.DATA / "api-profile-metrics-reads.txt"  # --py-spy
+START, END = figures.markers("metrics")
 TABLE = "hired_employees"
 YEAR = 2021
 MEAN_OVER = "all"
@@ -63,8 +63,6 @@ TRIGGERS = (
 )
 STREAM_FIRST_ID = 10_000_001  # Above every id of the generated files.
 
-QUIET_CPU = 0.15  # the machine counts as quiet below this share of CPU busy over a second.
-
 TARGET_P50_MS = 25.0  # API p50 per metric request at 2,000,000 rows.
 TARGET_INSERT_SLOWDOWN = 1.10  # API batches at most 10% slower with the counts triggers.
 
@@ -81,13 +79,11 @@ class Timing:
 
     @property
     def p50(self) -> float:
-        return statistics.median(self.ms)
+        return figures.p50(self.ms)
 
     @property
     def p99(self) -> float:
-        if len(self.ms) < 2:
-            return max(self.ms)
-        return statistics.quantiles(self.ms, n=100, method="inclusive")[98]
+        return figures.p99(self.ms)
 
     @property
     def mean(self) -> float:
@@ -127,22 +123,10 @@ class Quiet:
 
     def __call__(self, what: str) -> None:
         self.waits += 1
-        deadline = time.monotonic() + self.limit
-        while (busy := api.background_load(1.0)) >= QUIET_CPU:
-            if time.monotonic() >= deadline:
-                print(f"  (machine still {busy:.0%} busy: {what} starts anyway)", flush=True)
-                self.busy_starts.append(what)
-                return
-
-
-@contextmanager
-def machine_busy(into: dict[str, float], key: str) -> Iterator[None]:
-    """The share of all cores busy while the block runs, stored as `into[key]`."""
-    before = api.machine_cpu()
-    yield
-    after = api.machine_cpu()
-    total = after[1] - before[1]
-    into[key] = (after[0] - before[0]) / total if total else 0.0
+        busy = figures.wait_for_quiet(self.limit)
+        if busy is not None:
+            print(f"  (machine still {busy:.0%} busy: {what} starts anyway)", flush=True)
+            self.busy_starts.append(what)
 
 
 # --- database ----------------------------------------------------------------------------------
@@ -202,11 +186,11 @@ class MigrationRun:
 
 
 def run_migration(
-    command: list[str], url: str, data: migrate.Dataset, triggers: bool, quiet: Quiet
+    command: list[str], url: str, data: Dataset, triggers: bool, quiet: Quiet
 ) -> float:
     """`hrdata migrate DIR --json --quiet` into an empty schema built by hrdata's DDL, the
     counts triggers on or off; its wall time, its summary checked against the generator's."""
-    migrate.reset(url)
+    harness.reset(url)
     with psycopg.connect(url) as conn:
         init_schema(conn)
     if not triggers:
@@ -215,24 +199,14 @@ def run_migration(
         conn.execute("VACUUM")
         conn.execute("CHECKPOINT")
     quiet(f"migration, triggers {_on(triggers)}")
-    started = time.perf_counter()
-    done = subprocess.run(
-        [*command, "migrate", str(data.path), "--json", "--quiet"],
-        capture_output=True,
-        env=api.hrdata_env(url),
-        cwd=ROOT,
-    )
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise BenchmarkFailed(
-            f"hrdata migrate exited with {done.returncode}: {done.stderr.decode()[-2000:]}"
-        )
-    migrate.verify(json.loads(done.stdout), data.expected)
+    arguments = ("migrate", str(data.path), "--json", "--quiet")
+    seconds, summary = harness.run_hrdata(command, url, HOME, *arguments)
+    harness.verify(summary, data.expected)
     return seconds
 
 
 def migrations(
-    command: list[str], url: str, data: migrate.Dataset, repeat: int, quiet: Quiet
+    command: list[str], url: str, data: Dataset, repeat: int, quiet: Quiet
 ) -> tuple[Timing, Timing]:
     """`repeat` migrations without the triggers and with them, interleaved, the last with them:
     it leaves the 2,000,000 rows and their counts for the read measurements."""
@@ -241,7 +215,7 @@ def migrations(
     fingerprints: set[tuple[Any, ...]] = set()
     for triggers in plan:
         seconds = run_migration(command, url, data, triggers, quiet)
-        fingerprint = migrate.fingerprint(url)
+        fingerprint = harness.fingerprint(url)
         fingerprints.add(fingerprint)
         if len(fingerprints) != 1:
             raise BenchmarkFailed("hired_employees differs between migrations")
@@ -327,20 +301,6 @@ def check_answers(client: httpx.Client, url: str, when: str) -> None:
 # --- reads: the API ----------------------------------------------------------------------------
 
 
-def create_key(command: list[str], url: str, role: str) -> str:
-    """A key of `role` made by `hrdata keys create`; its token."""
-    done = subprocess.run(
-        [*command, "keys", "create", "--role", role, "--name", "bench/metrics.py"],
-        capture_output=True,
-        text=True,
-        env=api.hrdata_env(url),
-        cwd=ROOT,
-    )
-    if done.returncode != 0:
-        raise BenchmarkFailed(f"hrdata keys create exited with {done.returncode}: {done.stderr}")
-    return done.stdout.strip()
-
-
 @contextmanager
 def read_client(base_url: str, token: str) -> Iterator[httpx.Client]:
     headers = {"Authorization": f"Bearer {token}"}
@@ -369,7 +329,7 @@ def get_metric(client: httpx.Client, path: str, as_csv: bool) -> tuple[float, in
 
 
 def time_api(
-    client: httpx.Client, server: api.Server, requests: int, warmup: int, rows: int
+    client: httpx.Client, server: harness.Server, requests: int, warmup: int, rows: int
 ) -> tuple[dict[str, Timing], dict[str, float]]:
     """Both metrics as JSON and as CSV, `requests` times each, round-robin, after `warmup`
     untimed rounds; every answer must reflect exactly `rows` rows. Timings, and the server's CPU
@@ -434,7 +394,7 @@ def while_writing(
     acknowledged batch: no other writer; every `count_every`th check also against count(*)).
     Each timed read is checked to reflect at least every batch acknowledged before it was sent
     and at most those sent before its answer came."""
-    base = api.table_count(url)
+    base = harness.table_count(url)
     current = Current({kind: Timing(f"API JSON while writing: {kind}") for kind in PATHS})
     lock = threading.Lock()
     sent = acked = 0  # rows of the batches posted / acknowledged so far
@@ -505,7 +465,7 @@ def while_writing(
         thread.join()
     if errors:
         raise errors[0]
-    final = api.table_count(url)
+    final = harness.table_count(url)
     if final != base + acked:
         current.mismatches.append(f"count(*) {final} at the end, {base + acked} expected")
     for timing in current.timings.values():
@@ -526,7 +486,7 @@ def while_writing(
 
 
 def insert_phases(
-    url: str, server: api.Server, token: str, args: argparse.Namespace, quiet: Quiet
+    url: str, server: harness.Server, token: str, args: argparse.Namespace, quiet: Quiet
 ) -> list[api.Phase]:
     """API batches at concurrency 1 and N, with the counts triggers and without, `rounds` times,
     the order of the two swapped every round (ABBA...) so drift hits both alike. Each phase
@@ -551,10 +511,10 @@ def insert_phases(
             lambda: api.empty_table(url, checkpoint=True),
             server.cpu_seconds,
         )
-        count = api.table_count(url)
+        count = harness.table_count(url)
         if count != expected_rows:
             raise BenchmarkFailed(f"{phase.key}: {count} rows in {TABLE}, {expected_rows} sent")
-        fingerprints.add(migrate.fingerprint(url))
+        fingerprints.add(harness.fingerprint(url))
         if len(fingerprints) != 1:
             raise BenchmarkFailed(f"{phase.key}: {TABLE} differs from the first phase's")
         counted = counted_hires(url)
@@ -623,7 +583,7 @@ def _on(on: bool) -> str:
 
 @dataclass
 class Results:
-    data: migrate.Dataset
+    data: Dataset
     background_busy: float
     migrate_on: Timing
     migrate_off: Timing
@@ -644,47 +604,45 @@ class Results:
 
 def benchmark(args: argparse.Namespace, url: str, command: list[str]) -> Results:
     started = time.perf_counter()
-    data = migrate.dataset(args.rows, args.seed, args.regenerate)
+    data = harness.dataset(args.rows, args.seed, args.regenerate)
     HOME.mkdir(parents=True, exist_ok=True)
-    background = api.background_load()
+    background = figures.cpu_busy()
     print(f"  machine {background:.0%} busy before the run (other processes)", flush=True)
     quiet, busy = Quiet(args.settle), {}
 
     print(f"== cost on the migration: {args.migrate_repeat} x 2 runs, interleaved", flush=True)
     migrate_on, migrate_off = migrations(command, url, data, args.migrate_repeat, quiet)
-    rows = api.table_count(url)
+    rows = harness.table_count(url)
 
     print(f"== direct SQL on {rows:,} rows", flush=True)
     deltas = delta_rows(url)
     unfolded = time_sql(url, counts.CURRENT, f"counts, {_rows(deltas, 'delta')} unfolded", 3)
     print(f"  folded {_rows(fold_and_vacuum(url), 'delta row')}; VACUUM (ANALYZE), CHECKPOINT")
     quiet("direct SQL")
-    with machine_busy(busy, "direct_sql"):
+    with figures.machine_busy(busy, "direct_sql"):
         recounted = time_sql(url, counts.RECOUNTED, "plain SQL (recount)", args.sql_repeat)
         counted = time_sql(url, counts.CURRENT, "counts (triggers)", args.counts_repeat)
         unprepared = time_sql(
             url, counts.CURRENT, "counts, never prepared", args.counts_repeat, prepare=False
         )
 
-    # hrdata serve and its keys live in this benchmark's own home, apart from bench/api.py's.
-    api.HOME = HOME
-    with api.serve(command, url, args.workers) as server:
-        read_token = create_key(command, url, "read")
-        ingest_token = api.create_key(command, url)
+    with harness.serve(command, url, HOME, args.workers) as server:
+        read_token = harness.create_key(command, url, HOME, "read", "bench/metrics.py")
+        ingest_token = harness.create_key(command, url, HOME, "ingest", "bench/metrics.py")
         print(f"== API: hrdata serve pid {server.process.pid} at {server.base_url}", flush=True)
         with read_client(server.base_url, read_token) as client:
             check_answers(client, url, "before the timed reads")
             quiet("API reads")
             with (
-                api._profiling(args.py_spy, server.process.pid, "metrics-reads"),
-                machine_busy(busy, "api_reads"),
+                harness.profiling(args.py_spy, server.process.pid, PROFILE),
+                figures.machine_busy(busy, "api_reads"),
             ):
                 reads, extra = time_api(client, server, args.requests, args.warmup, rows)
 
         print("== API reads while a thread posts 1,000-row batches", flush=True)
         stream = api.make_batches(args.stream_batches, STREAM_FIRST_ID, args.seed + 2)
         quiet("reads while writing")
-        with machine_busy(busy, "while_writing"):
+        with figures.machine_busy(busy, "while_writing"):
             current = while_writing(
                 url,
                 server.base_url,
@@ -757,15 +715,10 @@ def metrics_section(results: Results, args: argparse.Namespace, url: str) -> str
         BY_QUARTER: "hires by quarter",
         ABOVE_MEAN: f"departments above the mean (`mean_over={MEAN_OVER}`)",
     }
+    autovacuum = figures.setting(url, "autovacuum")
     lines = [
-        START,
-        "## Metrics",
-        "",
-        "Written by `bench/metrics.py`; see bench/README.md. Do not edit by hand.",
-        "",
-        f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; commit {migrate.commit()}",
-        f"- Machine: {migrate.machine()}",
-        f"- Server: {migrate.server(url)}, autovacuum={api.autovacuum(url)}, on the same "
+        *figures.heading(START, "Metrics", "`bench/metrics.py`"),
+        f"- Server: {figures.server(url)}, autovacuum={autovacuum}, on the same "
         "machine; default planner settings (parallel workers included)",
         f"- API: `hrdata serve --workers {args.workers}` (uvicorn) on 127.0.0.1, folding the "
         "counts every second (the default); clients on the same machine",
@@ -870,11 +823,11 @@ def metrics_section(results: Results, args: argparse.Namespace, url: str) -> str
         "",
         *[
             f"- API p50 ≤ {TARGET_P50_MS:g} ms at {rows:,} rows, {labels[kind]}: "
-            f"{api_p50[kind]:.1f} ms — {migrate._met(api_p50[kind] <= TARGET_P50_MS)}"
+            f"{api_p50[kind]:.1f} ms — {figures.met(api_p50[kind] <= TARGET_P50_MS)}"
             for kind in PATHS
         ],
         f"- never stale: {current.exact_checks:,} exact checks after a write, "
-        f"{current.bound_checks:,} bounds checks during writes — {migrate._met(fresh_ok)}",
+        f"{current.bound_checks:,} bounds checks during writes — {figures.met(fresh_ok)}",
         f"- API batches at most {TARGET_INSERT_SLOWDOWN - 1:.0%} slower with the triggers: p50 "
         f"c=1 {c1.latency_ratio:.3f}x, time for the same rows c=1 {c1.throughput_ratio:.3f}x"
         + (
@@ -882,7 +835,7 @@ def metrics_section(results: Results, args: argparse.Namespace, url: str) -> str
             if cn.concurrency != c1.concurrency
             else ""
         )
-        + f" — {migrate._met(insert_ok)}"
+        + f" — {figures.met(insert_ok)}"
         + (
             f" (p50 at c={cn.concurrency}, not part of the target: {cn.latency_ratio:.3f}x)"
             if cn.concurrency != c1.concurrency
@@ -949,7 +902,7 @@ def save_raw(results: Results, args: argparse.Namespace) -> Path:
             for p in results.insert_phases
         ],
     }
-    path = DATA / "metrics-results.json"
+    path = harness.DATA / "metrics-results.json"
     path.write_text(json.dumps(raw, indent=2) + "\n")
     return path
 
@@ -1000,13 +953,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--quick", action="store_true", help="a fast smoke run on 100,000 rows; leaves the doc"
     )
-    parser.add_argument(
-        "--py-spy",
-        metavar="PATH",
-        help="py-spy executable: record the API server during the timed reads "
+    harness.add_common_arguments(
+        parser,
+        database="hrdata_bench_metrics",
+        py_spy="record the API server during the timed reads "
         "(bench/data/api-profile-metrics-reads.txt)",
     )
-    migrate.add_common_arguments(parser, database="hrdata_bench_metrics")
     args = parser.parse_args(argv)
     full = {
         "rows": 2_000_000,
@@ -1038,11 +990,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
 
     def report(results: Results, url: str) -> str:
-        print(f"== raw results in {migrate._relative(save_raw(results, args))}")
+        print(f"== raw results in {harness.relative(save_raw(results, args))}")
         print(f"== measured in {results.elapsed_seconds / 60:.1f} minutes")
         return metrics_section(results, args, url)
 
-    return migrate.run_benchmark(
+    return harness.run_benchmark(
         args, lambda url: benchmark(args, url, [args.hrdata]), report, (START, END)
     )
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import random
 import shutil
 import signal
@@ -33,7 +32,6 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, fields, is_dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
@@ -47,14 +45,13 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
 import api
+import figures
 import generate
-import migrate
-from backup import checksum
+import harness
+from harness import DATA, ROOT, BenchmarkFailed, Dataset
 from hrdata.auth import create_key
 from hrdata.db import start_embedded, stop_embedded
-from migrate import BenchmarkFailed, Dataset
 
-ROOT, DATA = migrate.ROOT, migrate.DATA
 DOC = ROOT / "docs" / "reliability.md"
 HOME = DATA / "hrdata-home-reliability"  # HRDATA_HOME of every hrdata process started here
 PG_HOME = DATA / "reliability-postgres"  # the embedded PostgreSQL of scenario 1
@@ -93,43 +90,6 @@ HOSTILE_ID_BASE = 2_000_000_000  # ids of the hostile rows, far from the clients
 # --- processes and environment -----------------------------------------------------------------
 
 
-def hrdata_env(url: str, **extra: str) -> dict[str, str]:
-    """This process's environment without the caller's HRDATA_* settings, plus the benchmark's."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HRDATA_")}
-    return env | {"HRDATA_DATABASE_URL": url, "HRDATA_HOME": str(HOME)} | extra
-
-
-@contextmanager
-def serve(command: list[str], url: str, workers: int) -> Iterator[api.Server]:
-    """`hrdata serve --workers N` on a free port of 127.0.0.1, once /ready answers 200.
-
-    As tests/servers.py and bench/api.py start it, with the default connect timeout
-    (HRDATA_CONNECT_TIMEOUT_SECONDS, 10 s): no request may wait for it while the database is down.
-    """
-    port = api.free_port()
-    log_path = HOME / "serve.log"
-    arguments = ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [*command, *arguments],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=hrdata_env(url),
-            cwd=ROOT,
-        )
-    try:
-        base_url = f"http://127.0.0.1:{port}"
-        api._wait_ready(process, base_url, log_path, 60)
-        yield api.Server(process, base_url, log_path)
-    finally:
-        process.send_signal(signal.SIGINT)  # uvicorn's graceful shutdown
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def uvicorn_workers(server_pid: int) -> list[psutil.Process]:
     """The live uvicorn worker processes of `hrdata serve` (multiprocessing children)."""
     try:
@@ -153,28 +113,10 @@ def rss_mb(server_pid: int) -> dict[int, float]:
     found = {}
     for process in [psutil.Process(server_pid), *uvicorn_workers(server_pid)]:
         try:
-            found[process.pid] = process.memory_info().rss / migrate.MB
+            found[process.pid] = process.memory_info().rss / harness.MB
         except psutil.NoSuchProcess:
             continue
     return found
-
-
-def run_hrdata(command: list[str], url: str, *arguments: str) -> tuple[float, dict[str, Any]]:
-    """An hrdata command to completion: its seconds and its JSON output."""
-    started = time.perf_counter()
-    done = subprocess.run(
-        [*command, *arguments],
-        capture_output=True,
-        text=True,
-        env=hrdata_env(url),
-        cwd=ROOT,
-    )
-    seconds = time.perf_counter() - started
-    if done.returncode != 0:
-        raise BenchmarkFailed(
-            f"hrdata {' '.join(arguments)} exited with {done.returncode}: {done.stderr[-2000:]}"
-        )
-    return seconds, json.loads(done.stdout)
 
 
 def start_hrdata(command: list[str], url: str, *arguments: str) -> subprocess.Popen[bytes]:
@@ -182,7 +124,7 @@ def start_hrdata(command: list[str], url: str, *arguments: str) -> subprocess.Po
         [*command, *arguments],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env=hrdata_env(url),
+        env=harness.hrdata_env(url, HOME),
         cwd=ROOT,
     )
 
@@ -662,7 +604,7 @@ def own_postgres() -> str:
     stop_embedded(PG_HOME)
     shutil.rmtree(PG_HOME, ignore_errors=True)
     url = start_embedded(PG_HOME)
-    api.prepare_database(url)
+    harness.prepare_database(url)
     return url
 
 
@@ -675,10 +617,9 @@ def make_keys(url: str) -> dict[str, str]:
 
 
 def clients_under_faults(
-    args: argparse.Namespace, server: api.Server, url: str, tokens: dict[str, str]
+    args: argparse.Namespace, server: harness.Server, url: str, tokens: dict[str, str]
 ) -> ClientsResult:
-    with psycopg.connect(url) as conn:
-        postgres = migrate._setting(conn, "server_version")
+    postgres = figures.setting(url, "server_version")
     result = ClientsResult(
         seconds=args.seconds,
         wall_seconds=0.0,
@@ -833,15 +774,17 @@ def migration_killed(
     the point, rows per table, migrate again, rows per table and load_runs."""
     expected = {t: int(data.expected["tables"][t]["inserted"]) for t in TABLES}
     source = str(data.path)
-    migrate.reset(url)
-    baseline_seconds, summary = run_hrdata(command, url, "migrate", source, "--json", "--quiet")
-    migrate.verify(summary, data.expected)
-    reference = migrate.fingerprint(url)
+    harness.reset(url)
+    baseline_seconds, summary = harness.run_hrdata(
+        command, url, HOME, "migrate", source, "--json", "--quiet"
+    )
+    harness.verify(summary, data.expected)
+    reference = harness.fingerprint(url)
     print(f"  uninterrupted run: {baseline_seconds:.1f} s, summary as expected", flush=True)
     runs = []
     with psycopg.connect(url, autocommit=True) as db:
         for point, condition in kill_points(db, data.valid_rows):
-            migrate.reset(url)
+            harness.reset(url)
             started = time.perf_counter()
             process = start_hrdata(command, url, "migrate", source, "--json", "--quiet")
             seen = wait_for(condition, process, f"the kill point {point!r}")
@@ -851,8 +794,8 @@ def migration_killed(
             half = [t for t in TABLES if after_kill[t] not in (0, expected[t])]
             if half:
                 raise BenchmarkFailed(f"killed {point}: half-loaded table(s) {half}: {after_kill}")
-            rerun_seconds, summary = run_hrdata(
-                command, url, "migrate", source, "--json", "--quiet"
+            rerun_seconds, summary = harness.run_hrdata(
+                command, url, HOME, "migrate", source, "--json", "--quiet"
             )
             found = {t: count(db, t) for t in TABLES}
             statuses: dict[str, str] = dict(
@@ -881,7 +824,7 @@ def migration_killed(
             problems = []
             if found != expected:
                 problems.append(f"rows {found}, expected {expected}")
-            if migrate.fingerprint(url) != reference:
+            if harness.fingerprint(url) != reference:
                 problems.append("hired_employees differs from the uninterrupted run's")
             if (killed_status, rerun_status) != ("interrupted", "succeeded"):
                 problems.append(f"load_runs: killed run {killed_status}, rerun {rerun_status}")
@@ -913,8 +856,10 @@ def restore_killed(command: list[str], url: str) -> RestoreResult:
     """Back up hired_employees (as the migration left it), delete a third, kill a restore
     during its COPY, check nothing changed, restore again, check it equals the backup."""
     shutil.rmtree(HOME / "backups", ignore_errors=True)
-    original = checksum(url)
-    backup_seconds, manifest = run_hrdata(command, url, "backup", "--tables", TABLE, "--json")
+    original = harness.checksum(url)
+    backup_seconds, manifest = harness.run_hrdata(
+        command, url, HOME, "backup", "--tables", TABLE, "--json"
+    )
     backup_id = manifest["backup_id"]
     backup_rows = int(manifest["tables"][TABLE]["rows"])
     if backup_rows != original[0]:
@@ -925,7 +870,7 @@ def restore_killed(command: list[str], url: str) -> RestoreResult:
         deleted = db.execute(
             sql.SQL("DELETE FROM {} WHERE id % 3 = 0").format(sql.Identifier(TABLE))
         ).rowcount
-        before = checksum(url)
+        before = harness.checksum(url)
         print(
             f"  backup {backup_id}: {backup_rows:,} rows in {backup_seconds:.1f} s; "
             f"{deleted:,} rows deleted, {before[0]:,} left",
@@ -936,7 +881,7 @@ def restore_killed(command: list[str], url: str) -> RestoreResult:
         seen = wait_for(copied(db, backup_rows // 2), process, "the restore's COPY past half")
         sigkill(process, db)
         seconds_to_kill = time.perf_counter() - started
-    after_kill = checksum(url)
+    after_kill = harness.checksum(url)
     print(
         f"  restore killed {seconds_to_kill:.2f} s in ({seen}): {after_kill[0]:,} rows, "
         f"{'unchanged' if after_kill == before else 'CHANGED'}",
@@ -947,8 +892,10 @@ def restore_killed(command: list[str], url: str) -> RestoreResult:
             f"a killed restore changed {TABLE}: {before[0]} rows (md5 {before[1]}) before, "
             f"{after_kill[0]} (md5 {after_kill[1]}) after"
         )
-    restore_seconds, _ = run_hrdata(command, url, "restore", TABLE, "--backup", backup_id, "--json")
-    restored = checksum(url)
+    restore_seconds, _ = harness.run_hrdata(
+        command, url, HOME, "restore", TABLE, "--backup", backup_id, "--json"
+    )
+    restored = harness.checksum(url)
     print(
         f"  restored again in {restore_seconds:.1f} s: {restored[0]:,} rows, "
         f"{'equal to' if restored == original else 'DIFFERENT from'} the backup's",
@@ -1213,10 +1160,12 @@ def benchmark(args: argparse.Namespace, command: list[str], results: Results) ->
     HOME.mkdir(parents=True)
     print("== 1. clients under faults", flush=True)
     pg_url = own_postgres()
-    print(f"  embedded PostgreSQL under {migrate._relative(PG_HOME)}", flush=True)
+    print(f"  embedded PostgreSQL under {harness.relative(PG_HOME)}", flush=True)
     try:
         tokens = make_keys(pg_url)
-        with serve(command, pg_url, args.workers) as server:
+        # With the default HRDATA_CONNECT_TIMEOUT_SECONDS (10 s: harness.hrdata_env passes no
+        # HRDATA_* of the shell): no request may wait for it while the database is down.
+        with harness.serve(command, pg_url, HOME, args.workers) as server:
             print(
                 f"  hrdata serve --workers {args.workers} (pid {server.process.pid}, uvicorn "
                 f"{version('uvicorn')}) at {server.base_url}; {args.clients} clients for "
@@ -1232,8 +1181,8 @@ def benchmark(args: argparse.Namespace, command: list[str], results: Results) ->
         stop_embedded(PG_HOME)
 
     print("== 2. migration killed at five points, then rerun", flush=True)
-    data = migrate.dataset(args.rows, args.seed, args.regenerate)
-    url = migrate.recreate_database(args.server_url, args.database)
+    data = harness.dataset(args.rows, args.seed, args.regenerate)
+    url = harness.recreate_database(args.server_url, args.database)
     print(f"  database {args.database} (re)created on {args.server_url}", flush=True)
     results.migration = migration_killed(args, command, url, data)
     print("== 3. restore killed midway", flush=True)
@@ -1277,7 +1226,7 @@ def document(results: Results, args: argparse.Namespace, url: str) -> str:
     lines = [
         "# Reliability",
         "",
-        "Written by `bench/reliability.py`; see bench/README.md. Do not edit by hand.",
+        figures.written_by("`bench/reliability.py`"),
         "",
         "The test suite (`make test`) checks each of these behaviours on every run, small and "
         "one at a time: `tests/test_load.py` (clients with lost answers and idempotent retries), "
@@ -1289,15 +1238,14 @@ def document(results: Results, args: argparse.Namespace, url: str) -> str:
         "5xx, or a service that does not recover fails the run, and then this file is not "
         "written.",
         "",
-        f"- Date: {results.started:%Y-%m-%d %H:%M} UTC; commit {migrate.commit()}; the whole "
-        f"run took {results.seconds / 60:.1f} minutes",
-        f"- Machine: {migrate.machine()}; {results.background_busy:.0%} busy in the 2 s before "
+        f"{figures.dated(results.started)}; the whole run took {results.seconds / 60:.1f} minutes",
+        f"- Machine: {figures.machine()}; {results.background_busy:.0%} busy in the 2 s before "
         "the run",
         f"- Scenarios 1 and 4: embedded PostgreSQL {c.postgres} of the benchmark's own "
         f"(`hrdata.db.start_embedded`), `hrdata serve --workers {c.workers}` (uvicorn "
         f"{c.uvicorn}) with the default `HRDATA_CONNECT_TIMEOUT_SECONDS` (10 s), clients, server "
         "and database on the same machine",
-        f"- Scenarios 2 and 3: {migrate.server(url)}, a database of the benchmark's own",
+        f"- Scenarios 2 and 3: {figures.server(url)}, a database of the benchmark's own",
         "",
         "## 1. Clients under faults",
         "",
@@ -1409,7 +1357,7 @@ def document(results: Results, args: argparse.Namespace, url: str) -> str:
         "",
         "## 2. Migration killed at five points, then run again",
         "",
-        f"`hrdata migrate {migrate._relative(m.data.path)} --json --quiet` of "
+        f"`hrdata migrate {harness.relative(m.data.path)} --json --quiet` of "
         f"`bench/generate.py --rows {m.data.rows} --seed {args.seed}` ({m.data.rows:,} "
         f"hired_employees lines, {expected[TABLE]:,} valid; {expected['departments']} "
         f"departments, {expected['jobs']} jobs) as a subprocess, on an emptied schema each "
@@ -1529,7 +1477,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="smoke run: 10 s of clients, 200,000 lines, 2 of each hostile request; "
         "leaves the doc alone unless --doc is given",
     )
-    migrate.add_common_arguments(parser, database="hrdata_bench_reliability", doc=None)
+    harness.add_common_arguments(parser, database="hrdata_bench_reliability", doc=None)
     args = parser.parse_args(argv)
     if args.quick:
         args.seconds, args.rows, args.hostile_repeats = 10.0, 200_000, 2
@@ -1546,7 +1494,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     raw = RESULTS.with_name("reliability-results-quick.json") if args.quick else RESULTS
     results = Results(datetime.now(UTC))
-    results.background_busy = api.background_load()
+    results.background_busy = figures.cpu_busy()
     print(f"== machine {results.background_busy:.0%} busy before the run", flush=True)
     started = time.perf_counter()
     try:
@@ -1554,16 +1502,16 @@ def main(argv: list[str] | None = None) -> int:
     except BenchmarkFailed as exc:
         save_raw(results, raw)
         print(f"FAILED: {exc}", file=sys.stderr)
-        print(f"== what was measured is in {migrate._relative(raw)}", file=sys.stderr)
+        print(f"== what was measured is in {harness.relative(raw)}", file=sys.stderr)
         return 1
     results.seconds = time.perf_counter() - started
     save_raw(results, raw)
     print(f"== all scenarios passed in {results.seconds / 60:.1f} minutes", flush=True)
-    print(f"== raw results in {migrate._relative(raw)}")
+    print(f"== raw results in {harness.relative(raw)}")
     if args.doc is not None:
         url = make_conninfo(args.server_url, dbname=args.database)
         args.doc.write_text(document(results, args, url))
-        print(f"== {migrate._relative(args.doc)} written")
+        print(f"== {harness.relative(args.doc)} written")
     return 0
 
 
