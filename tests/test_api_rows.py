@@ -3,6 +3,7 @@ mode, CSV bodies, idempotent retries."""
 
 from __future__ import annotations
 
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -444,3 +445,15 @@ def test_concurrent_batches_naming_one_new_department_insert_it_once(
 
     assert (1, 7) == (sum(b["inserted"] for b in bodies), sum(len(b["rejected"]) for b in bodies))
     assert 1 == count(db, "departments")
+
+
+def test_the_openapi_row_schema_admits_ids_as_integers_or_strings_of_digits(
+    api: TestClient,
+) -> None:
+    body = api.get("/openapi.json").json()["paths"]["/v1/tables/{table}/rows"]["post"]
+    rows = body["requestBody"]["content"]["application/json"]["schema"]["properties"]["rows"]
+    schemas = {s["title"]: s for s in rows["items"]["oneOf"]}
+    forms = schemas["hired_employees row"]["properties"]["department_id"]["anyOf"]
+
+    assert ["integer", "string"] == [form["type"] for form in forms]
+    assert re.fullmatch(forms[1]["pattern"], " 007 ")

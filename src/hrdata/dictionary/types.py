@@ -118,7 +118,9 @@ class IntegerType(ColumnType):
         return [f"integer in 1..{MAX_INTEGER} (ASCII digits)"]
 
     def json_schema(self, column: Column) -> dict[str, object]:
-        return {"type": "integer", "minimum": 1, "maximum": MAX_INTEGER}
+        # A string of digits is read as a CSV field is: "007" is 7, blanks around it trimmed.
+        digits = {"type": "string", "pattern": f"^[{BLANKS}]*[0-9]+[{BLANKS}]*$"}
+        return {"anyOf": [{"type": "integer", "minimum": 1, "maximum": MAX_INTEGER}, digits]}
 
     def sql_check(self, column: Column) -> sql.Composable:
         return sql.SQL("CHECK ({} > 0)").format(sql.Identifier(column.name))
