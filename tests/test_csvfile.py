@@ -6,8 +6,8 @@ import io
 
 import pytest
 
+from hrdata.csvfile import parse_lines
 from hrdata.errors import HeaderMismatch
-from hrdata.ingest.csvfile import parse_lines
 from hrdata.wire import Reason
 
 HEADER = ("id", "department")

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
+from hrdata.csvfile import LineProblem, printable, read_lines, split_fields
 from hrdata.dictionary import TABLES
 from hrdata.gui.client import ApiClient, ClientError
-from hrdata.ingest.csvfile import LineProblem, printable, read_lines, split_fields
 from hrdata.wire import BatchResponse, Reason
 
 MAX_BATCH_ROWS = 1000  # the API's limit per request

@@ -11,9 +11,9 @@ from typing import Any
 
 import psycopg
 
+from hrdata.csvfile import LineProblem, printable, read_lines, split_fields
 from hrdata.dictionary import Table, trim
 from hrdata.errors import BatchSizeError, HrdataError
-from hrdata.ingest.csvfile import LineProblem, printable, read_lines, split_fields
 from hrdata.ingest.jsonbody import RepeatedKeys
 from hrdata.ingest.loader import lock_and_read_ids, write_rows
 from hrdata.ingest.rejects import RejectSpool, note_unpublished, publish_noted, warn_unwritable

@@ -24,9 +24,9 @@ import psycopg
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
+from hrdata.csvfile import read_lines
 from hrdata.dictionary import Column, Table, name_key
 from hrdata.errors import HeaderMismatch, HrdataError, InvalidArgument, SourceError
-from hrdata.ingest.csvfile import read_lines
 from hrdata.ingest.idset import IdSet
 from hrdata.ingest.rejects import RejectSpool, copy_text, log_name, spool_file
 from hrdata.ingest.runs import FileResult, record_file, record_log

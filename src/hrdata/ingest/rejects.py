@@ -20,8 +20,8 @@ from typing import IO, Any
 import psycopg
 from psycopg import sql
 
+from hrdata.csvfile import printable
 from hrdata.errors import HrdataError
-from hrdata.ingest.csvfile import printable
 from hrdata.settings import Settings
 from hrdata.storage import log_storage
 from hrdata.wire import Reason

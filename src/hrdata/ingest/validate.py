@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from operator import call
 from typing import Any
 
+from hrdata.csvfile import LineProblem, split_fields
 from hrdata.dictionary import Column, Table
 from hrdata.dictionary.types import PAD, Converter, Invalid
-from hrdata.ingest.csvfile import LineProblem, split_fields
 from hrdata.ingest.idset import IdSet
 from hrdata.wire import Reason
 

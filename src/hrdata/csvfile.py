@@ -1,5 +1,8 @@
 """CSV lines from a byte stream: numbered, split into fields, problems named, header skipped.
 
+hrdata's CSV format, read the same way by the loader and by the desktop client that splits a
+file into batches, so both count the same lines.
+
 No column in the dictionary may hold a line break, so a record never spans lines: a quote left
 open is reported on its own line instead of swallowing the lines after it.
 """
