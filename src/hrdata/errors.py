@@ -1,6 +1,6 @@
 """Errors hrdata raises on purpose, and the reasons a row is rejected.
 
-* HrdataError                 every error below; carries an exit code (and, later, an HTTP status)
+* HrdataError                 every error below; ANSWERS gives each its exit code and HTTP status
   + UnknownTable              a table name not in the data dictionary
   + SourceError               a source that cannot be read (missing, empty, S3 denied...)
   + HeaderMismatch            a header line that lacks a column or names an unknown one
@@ -33,7 +33,7 @@ Rejected rows are data, not exceptions: a `Reason` says what is wrong with one v
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 # A migration that ran, but kept nothing of a file over --max-rejects (its rejects are logged).
 EXIT_OVER_REJECT_LIMIT = 3
@@ -48,15 +48,12 @@ def first_line(exc: BaseException) -> str:
 class HrdataError(Exception):
     """Base of every error hrdata raises on purpose."""
 
-    exit_code: ClassVar[int] = 1
-    http_status: ClassVar[int] = 500
     # Seconds after which trying again may succeed: the API answer's Retry-After, when set.
     retry_after: int | None = None
 
 
 class UnknownTable(HrdataError):
-    exit_code = 2
-    http_status = 404
+    """A table name not in the data dictionary."""
 
     def __init__(self, name: str) -> None:
         from hrdata.dictionary import TABLES
@@ -67,8 +64,7 @@ class UnknownTable(HrdataError):
 
 
 class SourceError(HrdataError):
-    exit_code = 2
-    http_status = 422
+    """A source that cannot be read (missing, empty, S3 denied...)."""
 
     def __init__(self, source: str, message: str) -> None:
         self.source = source
@@ -78,9 +74,6 @@ class SourceError(HrdataError):
 
 class SourceOutsideRoots(HrdataError):
     """A source named through the API that does not lie under the configured source roots."""
-
-    exit_code = 2
-    http_status = 403
 
     def __init__(self, source: str, roots: list[str], why: str = "") -> None:
         self.source = source
@@ -95,22 +88,18 @@ class SourceOutsideRoots(HrdataError):
 class HeaderMismatch(HrdataError):
     """A first line that is a header, but not one of the table's columns each once."""
 
-    exit_code = 2
-    http_status = 422
-
 
 class ConfigurationError(HrdataError):
-    exit_code = 2
+    """Settings that cannot work."""
 
 
 class InvalidArgument(HrdataError):
-    exit_code = 2
-    http_status = 422
+    """A command-line or request argument that makes no sense."""
 
 
 class DatabaseUnavailable(HrdataError):
-    exit_code = 4
-    http_status = 503
+    """PostgreSQL cannot be reached, or was lost mid-run."""
+
     # The API tries an unreachable database again every quarter second, so a second is enough.
     retry_after = 1
 
@@ -120,15 +109,11 @@ class RequestTimedOut(DatabaseUnavailable):
 
 
 class NotAuthenticated(HrdataError):
-    exit_code = 2
-    http_status = 401
+    """No API key, or one that is malformed, unknown, wrong or revoked."""
 
 
 class TooManyFailures(HrdataError):
     """Too many failed key checks from one address in the window; `retry_after` in seconds."""
-
-    exit_code = 2
-    http_status = 429
 
     def __init__(self, retry_after: int) -> None:
         self.retry_after = retry_after
@@ -138,42 +123,35 @@ class TooManyFailures(HrdataError):
 
 
 class Forbidden(HrdataError):
-    exit_code = 2
-    http_status = 403
+    """A valid API key whose role does not allow the action."""
 
 
 class NotFound(HrdataError):
-    exit_code = 2
-    http_status = 404
+    """A job, key or other resource that does not exist."""
 
 
 class BadRequestBody(HrdataError):
-    exit_code = 2
-    http_status = 422
+    """A request body that is not the expected shape."""
 
 
 class BatchSizeError(BadRequestBody):
-    pass
+    """An empty batch, or more rows than allowed."""
 
 
 class UnsupportedMediaType(HrdataError):
-    exit_code = 2
-    http_status = 415
+    """A body in a content type the endpoint does not read."""
 
 
 class PayloadTooLarge(HrdataError):
-    exit_code = 2
-    http_status = 413
+    """A body over the configured size."""
 
 
 class IdempotencyConflict(HrdataError):
-    exit_code = 2
-    http_status = 409
+    """An Idempotency-Key reused with a different request."""
 
 
 class BackupCorrupt(HrdataError):
-    exit_code = 6
-    http_status = 422
+    """A backup file that is damaged, truncated or not what it claims."""
 
 
 class BackupRowsInvalid(BackupCorrupt):
@@ -194,15 +172,11 @@ class BackupRowsInvalid(BackupCorrupt):
 
 
 class RestoreWouldBreakReferences(HrdataError):
-    exit_code = 6
-    http_status = 409
+    """Restored rows that would leave references dangling."""
 
 
 class StorageError(HrdataError):
     """A path hrdata must read or write (backup or log location, home, report) that it cannot."""
-
-    exit_code = 7
-    http_status = 500  # the server's own folders: nothing the client can change
 
     def __init__(self, path: str, message: str) -> None:
         self.path = path
@@ -213,8 +187,6 @@ class RunPartlyLoaded(HrdataError):
     """A migration that kept the files before one, then stopped on it: `report` (the run's
     summary) says which files are in, which failed and why, and which were not started."""
 
-    exit_code = 8
-
     def __init__(self, message: str, report: dict[str, Any]) -> None:
         self.report = report
         super().__init__(message)
@@ -223,7 +195,54 @@ class RunPartlyLoaded(HrdataError):
 class LoadFailed(HrdataError):
     """The database refused a file's rows for a reason validation did not foresee."""
 
-    exit_code = 5
+
+# What each error means at the edges, in one place: the CLI's exit code and the API's HTTP
+# status. An error not listed answers as its nearest listed base class; an exception hrdata
+# did not raise on purpose, as HrdataError. docs/migration.md and docs/api.md give these
+# codes to users (tests/test_errors.py holds the docs to this table).
+ANSWERS: dict[type[HrdataError], tuple[int, int]] = {
+    # error: (exit code, HTTP status)
+    HrdataError: (1, 500),
+    UnknownTable: (2, 404),
+    SourceError: (2, 422),
+    HeaderMismatch: (2, 422),
+    SourceOutsideRoots: (2, 403),
+    ConfigurationError: (2, 500),
+    DatabaseUnavailable: (4, 503),
+    InvalidArgument: (2, 422),
+    NotAuthenticated: (2, 401),
+    TooManyFailures: (2, 429),
+    Forbidden: (2, 403),
+    NotFound: (2, 404),
+    BadRequestBody: (2, 422),
+    UnsupportedMediaType: (2, 415),
+    PayloadTooLarge: (2, 413),
+    IdempotencyConflict: (2, 409),
+    BackupCorrupt: (6, 422),
+    RestoreWouldBreakReferences: (6, 409),
+    # The server's own folders: nothing an API client can change.
+    StorageError: (7, 500),
+    RunPartlyLoaded: (8, 500),
+    LoadFailed: (5, 500),
+}
+
+
+def _answer(error: BaseException | type[BaseException]) -> tuple[int, int]:
+    kind = error if isinstance(error, type) else type(error)
+    for cls in kind.__mro__:
+        if issubclass(cls, HrdataError) and cls in ANSWERS:
+            return ANSWERS[cls]
+    return ANSWERS[HrdataError]
+
+
+def exit_code(error: BaseException | type[BaseException]) -> int:
+    """The exit code of a command that ends with `error` (an exception or its class)."""
+    return _answer(error)[0]
+
+
+def http_status(error: BaseException | type[BaseException]) -> int:
+    """The HTTP status of an API answer that is `error` (an exception or its class)."""
+    return _answer(error)[1]
 
 
 @dataclass(frozen=True, slots=True)

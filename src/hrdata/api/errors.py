@@ -1,6 +1,6 @@
 """Every error the API returns, in one shape: `{"error": {"type", "message"}, "request_id"}`.
 
-HrdataError subclasses carry their own HTTP status (errors.py); nothing else leaks: no SQL,
+Each error's HTTP status comes from the one table in errors.py; nothing else leaks: no SQL,
 no stack trace, no secret.
 """
 
@@ -18,7 +18,13 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from hrdata.api.logs import request_id
-from hrdata.errors import DatabaseUnavailable, HrdataError, RequestTimedOut
+from hrdata.errors import (
+    BadRequestBody,
+    DatabaseUnavailable,
+    HrdataError,
+    RequestTimedOut,
+    http_status,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +63,19 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers or None)
 
 
+def answer(exc: HrdataError) -> JSONResponse:
+    """The response that is `exc`: its status from errors.py's table, its type its class name."""
+    return error_response(http_status(exc), _type_name(exc), str(exc), retry_after=exc.retry_after)
+
+
 async def _hrdata_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HrdataError)
-    return error_response(exc.http_status, _type_name(exc), str(exc), retry_after=exc.retry_after)
+    return answer(exc)
 
 
 async def _database_error(_: Request, exc: Exception) -> JSONResponse:
     log.warning("database unavailable", extra={"error": type(exc).__name__})
-    unavailable = DatabaseUnavailable("the database is unavailable; try again shortly")
-    return await _hrdata_error(_, unavailable)
+    return answer(DatabaseUnavailable("the database is unavailable; try again shortly"))
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -73,7 +83,9 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     details = [
         {"location": list(e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()
     ]
-    return error_response(422, "invalid_request", "the request does not match the API", details)
+    # A body FastAPI's models refuse is a BadRequestBody in all but its type's name.
+    message = "the request does not match the API"
+    return error_response(http_status(BadRequestBody), "invalid_request", message, details)
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
@@ -81,7 +93,7 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 400:
         # FastAPI's answer to a body it cannot parse (JSON that is not UTF-8): like any other
         # request that is not the expected shape, a 422.
-        return error_response(422, "invalid_request", str(exc.detail))
+        return error_response(http_status(BadRequestBody), "invalid_request", str(exc.detail))
     kinds = {404: "not_found", 405: "method_not_allowed"}
     return error_response(
         exc.status_code, kinds.get(exc.status_code, "http_error"), str(exc.detail)
@@ -91,7 +103,7 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error")
     message = f"internal error; the server log has the details under request {request_id.get()}"
-    return error_response(500, "internal", message)
+    return error_response(http_status(exc), "internal", message)
 
 
 async def _timed_out(request: Request, exc: Exception) -> JSONResponse:
@@ -100,7 +112,7 @@ async def _timed_out(request: Request, exc: Exception) -> JSONResponse:
         f"the request ran longer than the {limit:g} s statement timeout "
         "(HRDATA_STATEMENT_TIMEOUT_SECONDS); nothing was written; try again"
     )
-    return await _hrdata_error(request, timed_out)
+    return answer(timed_out)
 
 
 def install(app: FastAPI) -> None:

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from hrdata.cli.output import shown
-from hrdata.errors import HrdataError
+from hrdata.errors import HrdataError, exit_code
 from hrdata.settings import Settings
 
 if TYPE_CHECKING:  # psycopg is imported only by the commands that open a connection
@@ -38,7 +38,7 @@ class Failed(click.ClickException):
 
     def __init__(self, error: HrdataError) -> None:
         super().__init__(shown(error))
-        self.exit_code = error.exit_code  # type: ignore[misc]  # click reads it per instance
+        self.exit_code = exit_code(error)  # type: ignore[misc]  # click reads it per instance
 
 
 class Group(click.Group):
