@@ -7,7 +7,15 @@ import re
 from pathlib import Path
 
 from hrdata import errors
-from hrdata.errors import EXIT_OVER_REJECT_LIMIT, HrdataError, exit_code, http_status
+from hrdata.errors import (
+    EXIT_OVER_REJECT_LIMIT,
+    HrdataError,
+    SourceError,
+    TableForOneFile,
+    exit_code,
+    http_status,
+    listed_as,
+)
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -63,3 +71,16 @@ def test_every_http_status_hrdata_answers_with_is_in_the_documented_table() -> N
 
 def test_an_exception_hrdata_did_not_raise_on_purpose_answers_as_the_base_error() -> None:
     assert (1, 500) == (exit_code(KeyError()), http_status(KeyError()))
+
+
+def test_an_error_that_names_an_option_names_it_plainly_unless_an_edge_spells_it() -> None:
+    error = TableForOneFile("data/", "file", "folder")
+
+    assert [
+        "data/: `table` applies to a single file, not a folder",
+        "data/: --table applies to a single file, not a folder",
+    ] == [str(error), error.worded(lambda option: f"--{option}")]
+
+
+def test_an_error_not_in_the_table_is_its_nearest_listed_base_to_every_edge() -> None:
+    assert SourceError is listed_as(TableForOneFile)

@@ -3,17 +3,21 @@
 * HrdataError                 every error below; ANSWERS gives each its exit code and HTTP status
   + UnknownTable              a table name not in the data dictionary
   + SourceError               a source that cannot be read (missing, empty, S3 denied...)
+    + TableContradicted       a file named for one table, given another and not forced
+    + TableNotNamed           a file whose name says no table, given none
+    + TableForOneFile         a table given for a folder or prefix, not one file
   + HeaderMismatch            a header line that lacks a column or names an unknown one
-  + SourceOutsideRoots        a source named through the API outside HRDATA_SOURCE_ROOTS (403)
+  + SourceOutsideRoots        a source named through the API outside HRDATA_SOURCE_ROOTS
   + ConfigurationError        settings that cannot work
-  + DatabaseUnavailable       PostgreSQL cannot be reached or was lost mid-run (503, Retry-After)
+  + DatabaseUnavailable       PostgreSQL cannot be reached or was lost mid-run (Retry-After)
     + RequestTimedOut         a request's SQL ran past HRDATA_STATEMENT_TIMEOUT_SECONDS
   + InvalidArgument           a command-line or request argument that makes no sense
+    + BadRejectLimit          a reject limit that is neither a count nor a share
   + NotAuthenticated          no API key, or one that is malformed, unknown, wrong or revoked
-  + TooManyFailures           an address that presented wrong keys too often (429, Retry-After)
+  + TooManyFailures           an address that presented wrong keys too often (Retry-After)
   + Forbidden                 a valid API key whose role does not allow the action
   + NotFound                  a job, key or other resource that does not exist
-  + BadRequestBody            a request body that is not the expected shape (422)
+  + BadRequestBody            a request body that is not the expected shape
     + BatchSizeError          an empty batch, or more rows than allowed
   + UnsupportedMediaType      a body in a content type the endpoint does not read
   + PayloadTooLarge           a body over the configured size
@@ -27,16 +31,28 @@
 
 Exit codes that are no error: 0 (all done) and EXIT_OVER_REJECT_LIMIT; 1 is anything else.
 
+An error that names an option the caller sets (`table`, `force`, `max_rejects`) has the edge
+that shows it spell the option (`worded`): `--force` on the command line, `"force": true` in
+a request body; the message itself names it plainly.
+
 Rejected rows are data, not exceptions: a `Reason` says what is wrong with one value.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 # A migration that ran, but kept nothing of a file over --max-rejects (its rejects are logged).
 EXIT_OVER_REJECT_LIMIT = 3
+
+# How an edge spells an option a caller sets, given its name: "force" -> "--force".
+Spelling = Callable[[str], str]
+
+
+def _plain(option: str) -> str:
+    return f"`{option}`"
 
 
 def first_line(exc: BaseException) -> str:
@@ -50,6 +66,10 @@ class HrdataError(Exception):
 
     # Seconds after which trying again may succeed: the API answer's Retry-After, when set.
     retry_after: int | None = None
+
+    def worded(self, option: Spelling) -> str:
+        """The message, each option it names spelled by `option`; most messages name none."""
+        return str(self)
 
 
 class UnknownTable(HrdataError):
@@ -70,6 +90,52 @@ class SourceError(HrdataError):
         self.source = source
         self.detail = message
         super().__init__(f"{source}: {message}")
+
+    def worded(self, option: Spelling) -> str:
+        return f"{self.source}: {self.said(option)}"
+
+    def said(self, option: Spelling) -> str:
+        """What is wrong with the source, each option named spelled by `option`."""
+        return self.detail
+
+
+class TableContradicted(SourceError):
+    """A file named for one table, given another: most likely a slip, so refused unless forced."""
+
+    def __init__(self, source: str, named: str, given: str) -> None:
+        self.named, self.given = named, given
+        super().__init__(source, self.said(_plain))
+
+    def said(self, option: Spelling) -> str:
+        return (
+            f"named for table {self.named}, not {self.given}: rename it, "
+            f"or pass {option('force')} to load it into {self.given}"
+        )
+
+
+class TableNotNamed(SourceError):
+    """A file whose name says no table, when none was given for it; `expected`: the names."""
+
+    def __init__(self, source: str, expected: str) -> None:
+        self.expected = expected
+        super().__init__(source, self.said(_plain))
+
+    def said(self, option: Spelling) -> str:
+        return (
+            f"cannot tell which table it is for: name it {self.expected} (or .csv.gz), "
+            f"or pass {option('table')}"
+        )
+
+
+class TableForOneFile(SourceError):
+    """A table given for many files (a folder, an S3 prefix): it names the table of one."""
+
+    def __init__(self, source: str, one: str, many: str) -> None:
+        self.one, self.many = one, many
+        super().__init__(source, self.said(_plain))
+
+    def said(self, option: Spelling) -> str:
+        return f"{option('table')} applies to a single {self.one}, not a {self.many}"
 
 
 class SourceOutsideRoots(HrdataError):
@@ -95,6 +161,19 @@ class ConfigurationError(HrdataError):
 
 class InvalidArgument(HrdataError):
     """A command-line or request argument that makes no sense."""
+
+
+class BadRejectLimit(InvalidArgument):
+    """A reject limit that is neither a count (`100`) nor a share of the rows read (`2%`)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        super().__init__(self.worded(_plain))
+
+    def worded(self, option: Spelling) -> str:
+        return (
+            f"{option('max_rejects')} {self.text!r}: expected a count like 100 or a share like 2%"
+        )
 
 
 class DatabaseUnavailable(HrdataError):
@@ -197,9 +276,11 @@ class LoadFailed(HrdataError):
 
 
 # What each error means at the edges, in one place: the CLI's exit code and the API's HTTP
-# status. An error not listed answers as its nearest listed base class; an exception hrdata
-# did not raise on purpose, as HrdataError. docs/migration.md and docs/api.md give these
-# codes to users (tests/test_errors.py holds the docs to this table).
+# status. Each row is a kind of error its callers tell apart (the API's `error.type` is its
+# name); a class not listed is its nearest listed base to every edge, a refinement that only
+# carries more facts (TableContradicted is a SourceError); an exception hrdata did not raise
+# on purpose is HrdataError. docs/migration.md and docs/api.md give these codes to users
+# (tests/test_errors.py holds them to this table).
 ANSWERS: dict[type[HrdataError], tuple[int, int]] = {
     # error: (exit code, HTTP status)
     HrdataError: (1, 500),
@@ -209,16 +290,19 @@ ANSWERS: dict[type[HrdataError], tuple[int, int]] = {
     SourceOutsideRoots: (2, 403),
     ConfigurationError: (2, 500),
     DatabaseUnavailable: (4, 503),
+    RequestTimedOut: (4, 503),
     InvalidArgument: (2, 422),
     NotAuthenticated: (2, 401),
     TooManyFailures: (2, 429),
     Forbidden: (2, 403),
     NotFound: (2, 404),
     BadRequestBody: (2, 422),
+    BatchSizeError: (2, 422),
     UnsupportedMediaType: (2, 415),
     PayloadTooLarge: (2, 413),
     IdempotencyConflict: (2, 409),
     BackupCorrupt: (6, 422),
+    BackupRowsInvalid: (6, 422),
     RestoreWouldBreakReferences: (6, 409),
     # The server's own folders: nothing an API client can change.
     StorageError: (7, 500),
@@ -227,22 +311,24 @@ ANSWERS: dict[type[HrdataError], tuple[int, int]] = {
 }
 
 
-def _answer(error: BaseException | type[BaseException]) -> tuple[int, int]:
+def listed_as(error: BaseException | type[BaseException]) -> type[HrdataError]:
+    """The row of ANSWERS that `error` (an exception or its class) is: its class, or the
+    nearest listed base; HrdataError for an exception hrdata did not raise on purpose."""
     kind = error if isinstance(error, type) else type(error)
     for cls in kind.__mro__:
         if issubclass(cls, HrdataError) and cls in ANSWERS:
-            return ANSWERS[cls]
-    return ANSWERS[HrdataError]
+            return cls
+    return HrdataError
 
 
 def exit_code(error: BaseException | type[BaseException]) -> int:
     """The exit code of a command that ends with `error` (an exception or its class)."""
-    return _answer(error)[0]
+    return ANSWERS[listed_as(error)][0]
 
 
 def http_status(error: BaseException | type[BaseException]) -> int:
     """The HTTP status of an API answer that is `error` (an exception or its class)."""
-    return _answer(error)[1]
+    return ANSWERS[listed_as(error)][1]
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,6 +24,7 @@ from hrdata.errors import (
     HrdataError,
     RequestTimedOut,
     http_status,
+    listed_as,
 )
 
 log = logging.getLogger(__name__)
@@ -42,8 +43,9 @@ class ErrorResponse(BaseModel):
     request_id: str | None = None
 
 
-def _type_name(exc: Exception) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
+def _type_name(exc: HrdataError) -> str:
+    """The kind of error clients match on: its row in errors.ANSWERS, in snake case."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", listed_as(exc).__name__).lower()
 
 
 def error_response(
@@ -63,9 +65,20 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers or None)
 
 
+# Options a request body turns on by setting them to true, rather than by giving a value.
+_SWITCHES = {"force"}
+
+
+def _field(option: str) -> str:
+    """An option as a request body spells it: "table", or "force": true."""
+    return f'"{option}": true' if option in _SWITCHES else f'"{option}"'
+
+
 def answer(exc: HrdataError) -> JSONResponse:
-    """The response that is `exc`: its status from errors.py's table, its type its class name."""
-    return error_response(http_status(exc), _type_name(exc), str(exc), retry_after=exc.retry_after)
+    """The response that is `exc`: its status and type from errors.py's table, the options
+    its message names spelled as the body's fields."""
+    message = exc.worded(_field)
+    return error_response(http_status(exc), _type_name(exc), message, retry_after=exc.retry_after)
 
 
 async def _hrdata_error(_: Request, exc: Exception) -> JSONResponse:

@@ -33,11 +33,17 @@ def database() -> Iterator[psycopg.Connection]:
         yield conn
 
 
+def _flag(option: str) -> str:
+    """An option as the command line spells it: `max_rejects` is --max-rejects."""
+    return "--" + option.replace("_", "-")
+
+
 class Failed(click.ClickException):
-    """An HrdataError shown as one `Error: ...` line, with the error's own exit code."""
+    """An HrdataError shown as one `Error: ...` line, options named as flags, with the error's
+    exit code."""
 
     def __init__(self, error: HrdataError) -> None:
-        super().__init__(shown(error))
+        super().__init__(shown(error.worded(_flag)))
         self.exit_code = exit_code(error)  # type: ignore[misc]  # click reads it per instance
 
 

@@ -25,7 +25,7 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 from hrdata.dictionary import Column, Table, name_key
-from hrdata.errors import HeaderMismatch, HrdataError, InvalidArgument, Reason, SourceError
+from hrdata.errors import BadRejectLimit, HeaderMismatch, HrdataError, Reason, SourceError
 from hrdata.ingest.csvfile import read_lines
 from hrdata.ingest.idset import IdSet
 from hrdata.ingest.rejects import RejectSpool, copy_text, log_name, record_log, spool_file
@@ -75,9 +75,7 @@ class RejectLimit:
             return cls()
         match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(%?)\s*", text)
         if match is None or (not match.group(2) and "." in match.group(1)):
-            raise InvalidArgument(
-                f"--max-rejects {text!r}: expected a count like 100 or a share like 2%"
-            )
+            raise BadRejectLimit(text)
         if match.group(2):
             return cls(percent=float(match.group(1)))
         return cls(count=int(match.group(1)))
