@@ -11,14 +11,14 @@ from click.testing import CliRunner
 
 from conftest import CHALLENGE, Invoke
 from hrdata.cli import cli
-from hrdata.errors import SourceError, StorageError
+from hrdata.errors import SourceError, StorageError, exit_code
 
 UNWRITABLE = "/proc/nope"  # its parent exists, but nothing may be created there
 MISSING_PARENT = "/nonexistent/dir/x"
 FILE_AS_FOLDER = "/etc/passwd/x"
 TARGETS = [UNWRITABLE, MISSING_PARENT, FILE_AS_FOLDER]
 SOME_ID = "20211107T000000Z-abcdef"
-STORAGE = StorageError.exit_code
+STORAGE = exit_code(StorageError)
 NOT_FOUND = 2  # reading a location that could exist but holds nothing is no storage problem
 
 # (command, its arguments with T for the target, exit code per target in TARGETS order)
@@ -29,7 +29,7 @@ COMMANDS = [
     ("backup verify", ["backup", "verify", SOME_ID, "--from", "T"], [NOT_FOUND, STORAGE, STORAGE]),
     ("restore", ["restore", "--all", "--from", "T"], [NOT_FOUND, STORAGE, STORAGE]),
     ("report", ["report", "--out", "T"], [STORAGE, STORAGE, STORAGE]),
-    ("migrate", ["migrate", "T"], [SourceError.exit_code] * 3),
+    ("migrate", ["migrate", "T"], [exit_code(SourceError)] * 3),
 ]
 CASES = [
     pytest.param(arguments, target, codes[i], id=f"{name} {target}")

@@ -1,4 +1,5 @@
-"""The error module's drawing of its tree, and the documented exit codes, are the code's."""
+"""The error module's drawing of its tree, and the documented exit codes and HTTP statuses, are
+the code's."""
 
 from __future__ import annotations
 
@@ -6,7 +7,15 @@ import re
 from pathlib import Path
 
 from hrdata import errors
-from hrdata.errors import EXIT_OVER_REJECT_LIMIT, HrdataError
+from hrdata.errors import (
+    EXIT_OVER_REJECT_LIMIT,
+    HrdataError,
+    SourceError,
+    TableForOneFile,
+    exit_code,
+    http_status,
+    listed_as,
+)
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
@@ -47,6 +56,31 @@ def test_the_tree_drawn_in_the_error_module_is_its_tree_of_classes() -> None:
 def test_every_exit_code_hrdata_uses_is_in_the_documented_table() -> None:
     text = (DOCS / "migration.md").read_text().split("## Exit codes")[1]
     documented = {int(code) for code in re.findall(r"^\| (\d+) \|", text, re.MULTILINE)}
-    used = {cls.exit_code for cls in every_error()} | {0, 1, EXIT_OVER_REJECT_LIMIT}
+    used = {exit_code(cls) for cls in every_error()} | {0, 1, EXIT_OVER_REJECT_LIMIT}
 
     assert used == documented
+
+
+def test_every_http_status_hrdata_answers_with_is_in_the_documented_table() -> None:
+    text = (DOCS / "api.md").read_text()
+    documented = {int(code) for code in re.findall(r"^\| (\d{3}) \|", text, re.MULTILINE)}
+    used = {http_status(cls) for cls in every_error()}
+
+    assert used == documented
+
+
+def test_an_exception_hrdata_did_not_raise_on_purpose_answers_as_the_base_error() -> None:
+    assert (1, 500) == (exit_code(KeyError()), http_status(KeyError()))
+
+
+def test_an_error_that_names_an_option_names_it_plainly_unless_an_edge_spells_it() -> None:
+    error = TableForOneFile("data/", "file", "folder")
+
+    assert [
+        "data/: `table` applies to a single file, not a folder",
+        "data/: --table applies to a single file, not a folder",
+    ] == [str(error), error.worded(lambda option: f"--{option}")]
+
+
+def test_an_error_not_in_the_table_is_its_nearest_listed_base_to_every_edge() -> None:
+    assert SourceError is listed_as(TableForOneFile)

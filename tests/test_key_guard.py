@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from conftest import as_role
 from hrdata.api.app import create_app
 from hrdata.auth import Authenticator, FailureThrottle, create_key, revoke_key
-from hrdata.errors import NotAuthenticated, TooManyFailures
+from hrdata.errors import NotAuthenticated, TooManyFailures, http_status
 from hrdata.settings import Settings
 
 UNKNOWN = "hrd_000000000000_" + "a" * 43
@@ -159,7 +159,7 @@ def test_an_address_is_throttled_after_the_limit_of_failures_in_its_window() -> 
     with pytest.raises(TooManyFailures) as caught:
         throttle.check("203.0.113.9")
 
-    assert (429, 60) == (caught.value.http_status, caught.value.retry_after)
+    assert (429, 60) == (http_status(caught.value), caught.value.retry_after)
 
 
 def test_the_throttle_lifts_once_the_oldest_failure_leaves_the_window() -> None:

@@ -20,7 +20,7 @@ from hrdata.auth import (
     require,
     revoke_key,
 )
-from hrdata.errors import Forbidden, InvalidArgument, NotAuthenticated
+from hrdata.errors import Forbidden, InvalidArgument, NotAuthenticated, http_status
 
 TOKEN = re.compile(r"hrd_([0-9a-f]{12})_[A-Za-z0-9_-]{43}")
 
@@ -314,7 +314,7 @@ def test_require_admits_an_allowed_caller() -> None:
 
 
 def test_refusals_map_to_401_and_403() -> None:
-    assert (401, 403) == (NotAuthenticated.http_status, Forbidden.http_status)
+    assert (401, 403) == (http_status(NotAuthenticated), http_status(Forbidden))
 
 
 # The cache of verified tokens

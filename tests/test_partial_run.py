@@ -13,12 +13,12 @@ from fastapi.testclient import TestClient
 
 from conftest import Invoke, count
 from hrdata.api.app import create_app
-from hrdata.errors import RunPartlyLoaded
+from hrdata.errors import RunPartlyLoaded, exit_code
 from hrdata.ingest.migrate import migrate
 from hrdata.settings import Settings
 from test_api import migrate_via_api
 
-PARTLY_LOADED = RunPartlyLoaded.exit_code
+PARTLY_LOADED = exit_code(RunPartlyLoaded)
 
 
 @pytest.fixture

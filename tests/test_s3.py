@@ -248,7 +248,7 @@ def test_table_option_with_a_prefix_is_refused(
 ) -> None:
     store.put_object(Bucket=bucket, Key="export/export-2021.csv", Body=b"1,Sales\n")
 
-    with pytest.raises(SourceError, match="--table applies to a single object"):
+    with pytest.raises(SourceError, match="applies to a single object, not a prefix"):
         migrate(s3_settings, [f"s3://{bucket}/export/"], table="departments")
 
 

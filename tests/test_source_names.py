@@ -143,6 +143,34 @@ def test_the_api_refuses_a_table_the_file_name_contradicts(
     assert '"force": true' in response.json()["error"]["message"]
 
 
+def test_the_api_names_its_own_fields_in_a_refusal_and_no_command_line_flag(
+    api: TestClient, tokens: dict[str, str]
+) -> None:
+    bodies = [
+        {"sources": [str(CHALLENGE / "departments.csv")], "table": "jobs"},
+        {"sources": [str(CHALLENGE)], "table": "jobs"},
+        {"sources": [str(CHALLENGE)], "max_rejects": "lots"},
+    ]
+
+    errors = [
+        api.post("/v1/migrations", json=body, headers=as_role(tokens, "admin")).json()["error"]
+        for body in bodies
+    ]
+
+    assert [
+        (
+            "source_error",
+            f"{CHALLENGE / 'departments.csv'}: named for table departments, not jobs: "
+            'rename it, or pass "force": true to load it into jobs',
+        ),
+        ("source_error", f'{CHALLENGE}: "table" applies to a single file, not a folder'),
+        (
+            "invalid_argument",
+            "\"max_rejects\" 'lots': expected a count like 100 or a share like 2%",
+        ),
+    ] == [(error["type"], error["message"]) for error in errors]
+
+
 def test_the_api_loads_it_with_force(
     api: TestClient, tokens: dict[str, str], db: psycopg.Connection
 ) -> None:

@@ -1,19 +1,23 @@
 """Errors hrdata raises on purpose, and the reasons a row is rejected.
 
-* HrdataError                 every error below; carries an exit code (and, later, an HTTP status)
+* HrdataError                 every error below; ANSWERS gives each its exit code and HTTP status
   + UnknownTable              a table name not in the data dictionary
   + SourceError               a source that cannot be read (missing, empty, S3 denied...)
+    + TableContradicted       a file named for one table, given another and not forced
+    + TableNotNamed           a file whose name says no table, given none
+    + TableForOneFile         a table given for a folder or prefix, not one file
   + HeaderMismatch            a header line that lacks a column or names an unknown one
-  + SourceOutsideRoots        a source named through the API outside HRDATA_SOURCE_ROOTS (403)
+  + SourceOutsideRoots        a source named through the API outside HRDATA_SOURCE_ROOTS
   + ConfigurationError        settings that cannot work
-  + DatabaseUnavailable       PostgreSQL cannot be reached or was lost mid-run (503, Retry-After)
+  + DatabaseUnavailable       PostgreSQL cannot be reached or was lost mid-run (Retry-After)
     + RequestTimedOut         a request's SQL ran past HRDATA_STATEMENT_TIMEOUT_SECONDS
   + InvalidArgument           a command-line or request argument that makes no sense
+    + BadRejectLimit          a reject limit that is neither a count nor a share
   + NotAuthenticated          no API key, or one that is malformed, unknown, wrong or revoked
-  + TooManyFailures           an address that presented wrong keys too often (429, Retry-After)
+  + TooManyFailures           an address that presented wrong keys too often (Retry-After)
   + Forbidden                 a valid API key whose role does not allow the action
   + NotFound                  a job, key or other resource that does not exist
-  + BadRequestBody            a request body that is not the expected shape (422)
+  + BadRequestBody            a request body that is not the expected shape
     + BatchSizeError          an empty batch, or more rows than allowed
   + UnsupportedMediaType      a body in a content type the endpoint does not read
   + PayloadTooLarge           a body over the configured size
@@ -27,18 +31,30 @@
 
 Exit codes that are no error: 0 (all done) and EXIT_OVER_REJECT_LIMIT; 1 is anything else.
 
+An error that names an option the caller sets (`table`, `force`, `max_rejects`) has the edge
+that shows it spell the option (`worded`): `--force` on the command line, `"force": true` in
+a request body; the message itself names it plainly.
+
 Rejected rows are data, not exceptions: a `Reason` (declared with the messages, in wire.py)
 says what is wrong with one value.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any
 
 from hrdata.wire import Reason
 
 # A migration that ran, but kept nothing of a file over --max-rejects (its rejects are logged).
 EXIT_OVER_REJECT_LIMIT = 3
+
+# How an edge spells an option a caller sets, given its name: "force" -> "--force".
+Spelling = Callable[[str], str]
+
+
+def _plain(option: str) -> str:
+    return f"`{option}`"
 
 
 def first_line(exc: BaseException) -> str:
@@ -50,15 +66,16 @@ def first_line(exc: BaseException) -> str:
 class HrdataError(Exception):
     """Base of every error hrdata raises on purpose."""
 
-    exit_code: ClassVar[int] = 1
-    http_status: ClassVar[int] = 500
     # Seconds after which trying again may succeed: the API answer's Retry-After, when set.
     retry_after: int | None = None
 
+    def worded(self, option: Spelling) -> str:
+        """The message, each option it names spelled by `option`; most messages name none."""
+        return str(self)
+
 
 class UnknownTable(HrdataError):
-    exit_code = 2
-    http_status = 404
+    """A table name not in the data dictionary."""
 
     def __init__(self, name: str) -> None:
         from hrdata.dictionary import TABLES
@@ -69,20 +86,62 @@ class UnknownTable(HrdataError):
 
 
 class SourceError(HrdataError):
-    exit_code = 2
-    http_status = 422
+    """A source that cannot be read (missing, empty, S3 denied...)."""
 
     def __init__(self, source: str, message: str) -> None:
         self.source = source
         self.detail = message
         super().__init__(f"{source}: {message}")
 
+    def worded(self, option: Spelling) -> str:
+        return f"{self.source}: {self.said(option)}"
+
+    def said(self, option: Spelling) -> str:
+        """What is wrong with the source, each option named spelled by `option`."""
+        return self.detail
+
+
+class TableContradicted(SourceError):
+    """A file named for one table, given another: most likely a slip, so refused unless forced."""
+
+    def __init__(self, source: str, named: str, given: str) -> None:
+        self.named, self.given = named, given
+        super().__init__(source, self.said(_plain))
+
+    def said(self, option: Spelling) -> str:
+        return (
+            f"named for table {self.named}, not {self.given}: rename it, "
+            f"or pass {option('force')} to load it into {self.given}"
+        )
+
+
+class TableNotNamed(SourceError):
+    """A file whose name says no table, when none was given for it; `expected`: the names."""
+
+    def __init__(self, source: str, expected: str) -> None:
+        self.expected = expected
+        super().__init__(source, self.said(_plain))
+
+    def said(self, option: Spelling) -> str:
+        return (
+            f"cannot tell which table it is for: name it {self.expected} (or .csv.gz), "
+            f"or pass {option('table')}"
+        )
+
+
+class TableForOneFile(SourceError):
+    """A table given for many files (a folder, an S3 prefix): it names the table of one."""
+
+    def __init__(self, source: str, one: str, many: str) -> None:
+        self.one, self.many = one, many
+        super().__init__(source, self.said(_plain))
+
+    def said(self, option: Spelling) -> str:
+        return f"{option('table')} applies to a single {self.one}, not a {self.many}"
+
 
 class SourceOutsideRoots(HrdataError):
     """A source named through the API that does not lie under the configured source roots."""
-
-    exit_code = 2
-    http_status = 403
 
     def __init__(self, source: str, roots: list[str], why: str = "") -> None:
         self.source = source
@@ -97,22 +156,31 @@ class SourceOutsideRoots(HrdataError):
 class HeaderMismatch(HrdataError):
     """A first line that is a header, but not one of the table's columns each once."""
 
-    exit_code = 2
-    http_status = 422
-
 
 class ConfigurationError(HrdataError):
-    exit_code = 2
+    """Settings that cannot work."""
 
 
 class InvalidArgument(HrdataError):
-    exit_code = 2
-    http_status = 422
+    """A command-line or request argument that makes no sense."""
+
+
+class BadRejectLimit(InvalidArgument):
+    """A reject limit that is neither a count (`100`) nor a share of the rows read (`2%`)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        super().__init__(self.worded(_plain))
+
+    def worded(self, option: Spelling) -> str:
+        return (
+            f"{option('max_rejects')} {self.text!r}: expected a count like 100 or a share like 2%"
+        )
 
 
 class DatabaseUnavailable(HrdataError):
-    exit_code = 4
-    http_status = 503
+    """PostgreSQL cannot be reached, or was lost mid-run."""
+
     # The API tries an unreachable database again every quarter second, so a second is enough.
     retry_after = 1
 
@@ -122,15 +190,11 @@ class RequestTimedOut(DatabaseUnavailable):
 
 
 class NotAuthenticated(HrdataError):
-    exit_code = 2
-    http_status = 401
+    """No API key, or one that is malformed, unknown, wrong or revoked."""
 
 
 class TooManyFailures(HrdataError):
     """Too many failed key checks from one address in the window; `retry_after` in seconds."""
-
-    exit_code = 2
-    http_status = 429
 
     def __init__(self, retry_after: int) -> None:
         self.retry_after = retry_after
@@ -140,42 +204,35 @@ class TooManyFailures(HrdataError):
 
 
 class Forbidden(HrdataError):
-    exit_code = 2
-    http_status = 403
+    """A valid API key whose role does not allow the action."""
 
 
 class NotFound(HrdataError):
-    exit_code = 2
-    http_status = 404
+    """A job, key or other resource that does not exist."""
 
 
 class BadRequestBody(HrdataError):
-    exit_code = 2
-    http_status = 422
+    """A request body that is not the expected shape."""
 
 
 class BatchSizeError(BadRequestBody):
-    pass
+    """An empty batch, or more rows than allowed."""
 
 
 class UnsupportedMediaType(HrdataError):
-    exit_code = 2
-    http_status = 415
+    """A body in a content type the endpoint does not read."""
 
 
 class PayloadTooLarge(HrdataError):
-    exit_code = 2
-    http_status = 413
+    """A body over the configured size."""
 
 
 class IdempotencyConflict(HrdataError):
-    exit_code = 2
-    http_status = 409
+    """An Idempotency-Key reused with a different request."""
 
 
 class BackupCorrupt(HrdataError):
-    exit_code = 6
-    http_status = 422
+    """A backup file that is damaged, truncated or not what it claims."""
 
 
 class BackupRowsInvalid(BackupCorrupt):
@@ -196,15 +253,11 @@ class BackupRowsInvalid(BackupCorrupt):
 
 
 class RestoreWouldBreakReferences(HrdataError):
-    exit_code = 6
-    http_status = 409
+    """Restored rows that would leave references dangling."""
 
 
 class StorageError(HrdataError):
     """A path hrdata must read or write (backup or log location, home, report) that it cannot."""
-
-    exit_code = 7
-    http_status = 500  # the server's own folders: nothing the client can change
 
     def __init__(self, path: str, message: str) -> None:
         self.path = path
@@ -215,8 +268,6 @@ class RunPartlyLoaded(HrdataError):
     """A migration that kept the files before one, then stopped on it: `report` (the run's
     summary) says which files are in, which failed and why, and which were not started."""
 
-    exit_code = 8
-
     def __init__(self, message: str, report: dict[str, Any]) -> None:
         self.report = report
         super().__init__(message)
@@ -225,4 +276,58 @@ class RunPartlyLoaded(HrdataError):
 class LoadFailed(HrdataError):
     """The database refused a file's rows for a reason validation did not foresee."""
 
-    exit_code = 5
+
+# What each error means at the edges, in one place: the CLI's exit code and the API's HTTP
+# status. Each row is a kind of error its callers tell apart (the API's `error.type` is its
+# name); a class not listed is its nearest listed base to every edge, a refinement that only
+# carries more facts (TableContradicted is a SourceError); an exception hrdata did not raise
+# on purpose is HrdataError. docs/migration.md and docs/api.md give these codes to users
+# (tests/test_errors.py holds them to this table).
+ANSWERS: dict[type[HrdataError], tuple[int, int]] = {
+    # error: (exit code, HTTP status)
+    HrdataError: (1, 500),
+    UnknownTable: (2, 404),
+    SourceError: (2, 422),
+    HeaderMismatch: (2, 422),
+    SourceOutsideRoots: (2, 403),
+    ConfigurationError: (2, 500),
+    DatabaseUnavailable: (4, 503),
+    RequestTimedOut: (4, 503),
+    InvalidArgument: (2, 422),
+    NotAuthenticated: (2, 401),
+    TooManyFailures: (2, 429),
+    Forbidden: (2, 403),
+    NotFound: (2, 404),
+    BadRequestBody: (2, 422),
+    BatchSizeError: (2, 422),
+    UnsupportedMediaType: (2, 415),
+    PayloadTooLarge: (2, 413),
+    IdempotencyConflict: (2, 409),
+    BackupCorrupt: (6, 422),
+    BackupRowsInvalid: (6, 422),
+    RestoreWouldBreakReferences: (6, 409),
+    # The server's own folders: nothing an API client can change.
+    StorageError: (7, 500),
+    RunPartlyLoaded: (8, 500),
+    LoadFailed: (5, 500),
+}
+
+
+def listed_as(error: BaseException | type[BaseException]) -> type[HrdataError]:
+    """The row of ANSWERS that `error` (an exception or its class) is: its class, or the
+    nearest listed base; HrdataError for an exception hrdata did not raise on purpose."""
+    kind = error if isinstance(error, type) else type(error)
+    for cls in kind.__mro__:
+        if issubclass(cls, HrdataError) and cls in ANSWERS:
+            return cls
+    return HrdataError
+
+
+def exit_code(error: BaseException | type[BaseException]) -> int:
+    """The exit code of a command that ends with `error` (an exception or its class)."""
+    return ANSWERS[listed_as(error)][0]
+
+
+def http_status(error: BaseException | type[BaseException]) -> int:
+    """The HTTP status of an API answer that is `error` (an exception or its class)."""
+    return ANSWERS[listed_as(error)][1]

@@ -33,7 +33,7 @@ from hrdata.api.routes import (
 from hrdata.assembly import init_schema
 from hrdata.auth import Authenticator
 from hrdata.db import database_url
-from hrdata.errors import HrdataError, first_line
+from hrdata.errors import HrdataError, first_line, http_status
 from hrdata.metrics import counts
 from hrdata.settings import Settings
 
@@ -119,10 +119,10 @@ async def _request_context(
     try:
         try:
             response = await call_next(request)
-        except Exception:
+        except Exception as exc:
             log.exception("unexpected error")
             message = f"internal error; the server log has the details under {request_id.get()}"
-            response = errors.error_response(500, "internal", message)
+            response = errors.error_response(http_status(exc), "internal", message)
         response.headers["X-Request-ID"] = request_id.get() or ""
         log.info(
             "request",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from hrdata.api.errors import error_response
+from hrdata.api.errors import answer
 from hrdata.errors import PayloadTooLarge
 
 
 class BodyLimit:
-    """Refuse bodies over `limit` bytes with 413: at once when Content-Length says so, and as
-    soon as a streamed body passes it, so no route ever buffers more than `limit`."""
+    """Refuse bodies over `limit` bytes as PayloadTooLarge (413): at once when Content-Length
+    says so, and as soon as a streamed body passes it, so no route buffers more than `limit`."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -23,8 +23,9 @@ class BodyLimit:
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > self.limit:
             message = f"the body is {int(declared)} bytes; the limit is {self.limit}"
-            await error_response(413, "payload_too_large", message)(scope, receive, send)
+            await answer(PayloadTooLarge(message))(scope, receive, send)
             return
+        too_large = PayloadTooLarge(f"the body is over the limit of {self.limit} bytes")
         received = 0
         over = False  # some routes turn a failed body read into their own 4xx: answer 413
 
@@ -35,7 +36,7 @@ class BodyLimit:
                 received += len(message.get("body", b""))
                 if received > self.limit:
                     over = True
-                    raise PayloadTooLarge(f"the body is over the limit of {self.limit} bytes")
+                    raise too_large
             return message
 
         answered = False
@@ -46,7 +47,6 @@ class BodyLimit:
                 await send(message)
             elif not answered:
                 answered = True
-                message_text = f"the body is over the limit of {self.limit} bytes"
-                await error_response(413, "payload_too_large", message_text)(scope, receive, send)
+                await answer(too_large)(scope, receive, send)
 
         await self.app(scope, limited, checked_send)

@@ -1,6 +1,6 @@
 """Every error the API returns, in one shape: `{"error": {"type", "message"}, "request_id"}`.
 
-HrdataError subclasses carry their own HTTP status (errors.py); nothing else leaks: no SQL,
+Each error's HTTP status comes from the one table in errors.py; nothing else leaks: no SQL,
 no stack trace, no secret.
 """
 
@@ -18,7 +18,14 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from hrdata.api.logs import request_id
-from hrdata.errors import DatabaseUnavailable, HrdataError, RequestTimedOut
+from hrdata.errors import (
+    BadRequestBody,
+    DatabaseUnavailable,
+    HrdataError,
+    RequestTimedOut,
+    http_status,
+    listed_as,
+)
 from hrdata.wire import ErrorDetail
 
 log = logging.getLogger(__name__)
@@ -31,8 +38,9 @@ class ErrorResponse(BaseModel):
     request_id: str | None = None
 
 
-def _type_name(exc: Exception) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
+def _type_name(exc: HrdataError) -> str:
+    """The kind of error clients match on: its row in errors.ANSWERS, in snake case."""
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", listed_as(exc).__name__).lower()
 
 
 def error_response(
@@ -52,15 +60,30 @@ def error_response(
     return JSONResponse(body, status_code=status, headers=headers or None)
 
 
+# Options a request body turns on by setting them to true, rather than by giving a value.
+_SWITCHES = {"force"}
+
+
+def _field(option: str) -> str:
+    """An option as a request body spells it: "table", or "force": true."""
+    return f'"{option}": true' if option in _SWITCHES else f'"{option}"'
+
+
+def answer(exc: HrdataError) -> JSONResponse:
+    """The response that is `exc`: its status and type from errors.py's table, the options
+    its message names spelled as the body's fields."""
+    message = exc.worded(_field)
+    return error_response(http_status(exc), _type_name(exc), message, retry_after=exc.retry_after)
+
+
 async def _hrdata_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HrdataError)
-    return error_response(exc.http_status, _type_name(exc), str(exc), retry_after=exc.retry_after)
+    return answer(exc)
 
 
 async def _database_error(_: Request, exc: Exception) -> JSONResponse:
     log.warning("database unavailable", extra={"error": type(exc).__name__})
-    unavailable = DatabaseUnavailable("the database is unavailable; try again shortly")
-    return await _hrdata_error(_, unavailable)
+    return answer(DatabaseUnavailable("the database is unavailable; try again shortly"))
 
 
 async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
@@ -68,7 +91,9 @@ async def _validation_error(_: Request, exc: Exception) -> JSONResponse:
     details = [
         {"location": list(e.get("loc", ())), "message": e.get("msg", "")} for e in exc.errors()
     ]
-    return error_response(422, "invalid_request", "the request does not match the API", details)
+    # A body FastAPI's models refuse is a BadRequestBody in all but its type's name.
+    message = "the request does not match the API"
+    return error_response(http_status(BadRequestBody), "invalid_request", message, details)
 
 
 async def _http_error(_: Request, exc: Exception) -> JSONResponse:
@@ -76,7 +101,7 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     if exc.status_code == 400:
         # FastAPI's answer to a body it cannot parse (JSON that is not UTF-8): like any other
         # request that is not the expected shape, a 422.
-        return error_response(422, "invalid_request", str(exc.detail))
+        return error_response(http_status(BadRequestBody), "invalid_request", str(exc.detail))
     kinds = {404: "not_found", 405: "method_not_allowed"}
     return error_response(
         exc.status_code, kinds.get(exc.status_code, "http_error"), str(exc.detail)
@@ -86,7 +111,7 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
 async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error")
     message = f"internal error; the server log has the details under request {request_id.get()}"
-    return error_response(500, "internal", message)
+    return error_response(http_status(exc), "internal", message)
 
 
 async def _timed_out(request: Request, exc: Exception) -> JSONResponse:
@@ -95,7 +120,7 @@ async def _timed_out(request: Request, exc: Exception) -> JSONResponse:
         f"the request ran longer than the {limit:g} s statement timeout "
         "(HRDATA_STATEMENT_TIMEOUT_SECONDS); nothing was written; try again"
     )
-    return await _hrdata_error(request, timed_out)
+    return answer(timed_out)
 
 
 def install(app: FastAPI) -> None:

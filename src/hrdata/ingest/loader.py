@@ -26,7 +26,7 @@ from psycopg.copy import QueuedLibpqWriter
 
 from hrdata.csvfile import read_lines
 from hrdata.dictionary import Column, Table, name_key
-from hrdata.errors import HeaderMismatch, HrdataError, InvalidArgument, SourceError
+from hrdata.errors import BadRejectLimit, HeaderMismatch, HrdataError, SourceError
 from hrdata.ingest.idset import IdSet
 from hrdata.ingest.rejects import RejectSpool, copy_text, log_name, spool_file
 from hrdata.ingest.runs import FileResult, record_file, record_log
@@ -55,9 +55,7 @@ class RejectLimit:
             return cls()
         match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(%?)\s*", text)
         if match is None or (not match.group(2) and "." in match.group(1)):
-            raise InvalidArgument(
-                f"--max-rejects {text!r}: expected a count like 100 or a share like 2%"
-            )
+            raise BadRejectLimit(text)
         if match.group(2):
             return cls(percent=float(match.group(1)))
         return cls(count=int(match.group(1)))

@@ -14,7 +14,7 @@ from typing import IO, Any, BinaryIO
 
 from hrdata.dictionary import TABLES, Table, dependency_rank
 from hrdata.dictionary import table as table_named
-from hrdata.errors import SourceError
+from hrdata.errors import SourceError, TableContradicted, TableForOneFile, TableNotNamed
 from hrdata.ingest.roots import SourceRoots
 from hrdata.s3 import is_s3_uri, list_pages, s3_client, s3_error, split_s3_uri
 from hrdata.settings import Settings
@@ -118,11 +118,7 @@ def _check_not_contradicted(source: Source, forced: Table) -> None:
     """departments.csv with --table jobs is most likely a slip: refused unless forced."""
     named = table_for(Path(source.name).name)
     if named is not None and named.name != forced.name:
-        raise SourceError(
-            source.name,
-            f"named for table {named.name}, not {forced.name}: rename it, or pass --force "
-            f'(API: "force": true) to load it into {forced.name}',
-        )
+        raise TableContradicted(source.name, named.name, forced.name)
 
 
 def _once_each(sources: list[Source]) -> list[Source]:
@@ -140,10 +136,7 @@ def _match(name: str, display: str, forced: Table | None) -> Table:
     matched = forced or table_for(name)
     if matched is None:
         expected = ", ".join(f"{t.name}.csv" for t in TABLES)
-        raise SourceError(
-            display,
-            f"cannot tell which table it is for: name it {expected} (or .csv.gz), or pass --table",
-        )
+        raise TableNotNamed(display, expected)
     return matched
 
 
@@ -180,7 +173,7 @@ def _local_sources(
     if not path.is_dir():
         return [_local_source(path, spec, forced, roots)]
     if forced is not None:
-        raise SourceError(spec, "--table applies to a single file, not a folder")
+        raise TableForOneFile(spec, "file", "folder")
     # Every entry named after a table, whatever it is: a FIFO or a folder there is refused.
     files = sorted(p for p in path.iterdir() if table_for(p.name))
     if roots is not None:
@@ -205,7 +198,7 @@ def _resolve_s3(uri: str, settings: Settings, forced: Table | None) -> list[Sour
     if exact:
         objects = exact
     elif forced is not None:
-        raise SourceError(uri, "--table applies to a single object, not a prefix")
+        raise TableForOneFile(uri, "object", "prefix")
     else:
         # Like a local folder: the objects directly under the prefix, none from sub-prefixes.
         folder = key if not key or key.endswith("/") else f"{key}/"

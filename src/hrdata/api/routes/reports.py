@@ -21,7 +21,7 @@ from hrdata.api.errors import ErrorResponse, documented
 from hrdata.api.strict_json import StrictJsonRoute
 from hrdata.auth import Caller, require
 from hrdata.dictionary import HIRE_YEARS
-from hrdata.errors import Forbidden, NotAuthenticated, TooManyFailures
+from hrdata.errors import Forbidden, NotAuthenticated, TooManyFailures, http_status
 from hrdata.metrics.queries import MeanOver
 from hrdata.metrics.report import build_report, render_html, render_login, render_pdf
 from hrdata.sessions import close_session, open_session, session_caller
@@ -108,11 +108,9 @@ def report_page(
     try:
         _check_session(request, conn, session)
     except NotAuthenticated as exc:
-        return _login_page(None if session is None else str(exc), 401)
-    except Forbidden as exc:
-        return _login_page(str(exc), 403)
-    except TooManyFailures as exc:
-        return _login_page(str(exc), 429, exc.retry_after)
+        return _login_page(None if session is None else str(exc), http_status(exc))
+    except (Forbidden, TooManyFailures) as exc:
+        return _login_page(str(exc), http_status(exc), exc.retry_after)
     report = build_report(conn, year, mean_over)
     return HTMLResponse(render_html(report, controls=True), headers=_NO_STORE)
 
@@ -157,10 +155,8 @@ async def login(
         _refuse_cross_site(request)
         # scrypt takes tens of milliseconds: off the event loop.
         caller = await run_in_threadpool(_reader, request, conn, key.strip())
-    except (NotAuthenticated, Forbidden) as exc:
-        return _login_page(str(exc), 403 if isinstance(exc, Forbidden) else 401)
-    except TooManyFailures as exc:
-        return _login_page(str(exc), 429, exc.retry_after)
+    except (NotAuthenticated, Forbidden, TooManyFailures) as exc:
+        return _login_page(str(exc), http_status(exc), exc.retry_after)
     lifetime = timedelta(hours=settings.report_session_hours)
     token = await run_in_threadpool(open_session, conn, caller, lifetime)
     response = RedirectResponse("/reports", status_code=303)
