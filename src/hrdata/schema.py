@@ -50,7 +50,7 @@ def add_column(table: Table, column: Column) -> sql.Composed:
 
 # Bookkeeping tables: runs and their files, rejected rows, keys, jobs, and the hire counts the
 # metrics read (made with triggers that keep them current, see metrics/counts.py).
-BOOKKEEPING: dict[str, tuple[str, ...]] = {
+BOOKKEEPING: dict[str, tuple[str | sql.SQL | sql.Composed, ...]] = {
     "load_runs": (
         """CREATE TABLE IF NOT EXISTS load_runs (
         run_id text PRIMARY KEY,
@@ -156,7 +156,8 @@ def schema_changes(present: dict[str, set[str]]) -> list[sql.SQL | sql.Composed]
             changes += [add_column(t, c) for c in t.columns if c.name not in present[t.name]]
     for name, statements in BOOKKEEPING.items():
         if name not in present:
-            changes += [sql.SQL(statement) for statement in statements]
+            # The hire counts come composed (metrics/counts.py); the others are plain text.
+            changes += [sql.SQL(s) if isinstance(s, str) else s for s in statements]
     return changes
 
 
