@@ -35,8 +35,7 @@ from psycopg import sql
 import api
 import migrate
 from hrdata.db import init_schema
-from hrdata.metrics import counts
-from hrdata.metrics.queries import departments_against_mean, hires_by_quarter
+from hrdata.metrics import counts, departments_against_mean, hires_by_quarter
 from migrate import BenchmarkFailed
 
 ROOT, DATA, DOC = migrate.ROOT, migrate.DATA, migrate.DOC

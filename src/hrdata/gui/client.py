@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 
 # The metrics' rows are the same records the server computes; the client builds them from JSON.
-from hrdata.metrics.queries import DepartmentRow, QuarterRow
+from hrdata.metrics import DepartmentRow, QuarterRow
 
 T = TypeVar("T")
 

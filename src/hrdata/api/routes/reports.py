@@ -23,7 +23,7 @@ from hrdata.api.strict_json import StrictJsonRoute
 from hrdata.auth import Caller, require
 from hrdata.dictionary import HIRE_YEARS
 from hrdata.errors import Forbidden, NotAuthenticated, TooManyFailures
-from hrdata.metrics.queries import MeanOver
+from hrdata.metrics import MeanOver
 from hrdata.metrics.report import build_report, render_html, render_pdf
 from hrdata.sessions import close_session, open_session, session_caller
 
