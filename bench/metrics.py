@@ -36,8 +36,7 @@ import harness
 from figures import QUIET_CPU
 from harness import BenchmarkFailed, Dataset
 from hrdata.assembly import init_schema
-from hrdata.metrics import counts
-from hrdata.metrics.queries import departments_against_mean, hires_by_quarter
+from hrdata.metrics import counts, departments_against_mean, hires_by_quarter
 
 HOME = harness.DATA / "hrdata-home-metrics"
 PROFILE = harness.DATA / "api-profile-metrics-reads.txt"  # --py-spy
@@ -237,24 +236,26 @@ def migrations(
 # --- reads: direct SQL -------------------------------------------------------------------------
 
 
-def _by_quarter_rows(conn: psycopg.Connection, source: str) -> list[list[Any]]:
+def _by_quarter_rows(conn: psycopg.Connection, source: sql.Composable) -> list[list[Any]]:
     return [
         [q.department_id, q.department, q.job_id, q.job, q.q1, q.q2, q.q3, q.q4]
         for q in hires_by_quarter(conn, YEAR, source)
     ]
 
 
-def _above_mean(conn: psycopg.Connection, source: str) -> tuple[float | None, list[list[Any]]]:
+def _above_mean(
+    conn: psycopg.Connection, source: sql.Composable
+) -> tuple[float | None, list[list[Any]]]:
     against = departments_against_mean(conn, YEAR, MEAN_OVER, source)
     return against.mean, [[d.id, d.department, d.hired] for d in against.above]
 
 
-def _metric(kind: str) -> Callable[[psycopg.Connection, str], Any]:
+def _metric(kind: str) -> Callable[[psycopg.Connection, sql.Composable], Any]:
     return _by_quarter_rows if kind == BY_QUARTER else _above_mean
 
 
 def time_sql(
-    url: str, source: str, label: str, runs: int, warmup: int = 1, prepare: bool = True
+    url: str, source: sql.Composable, label: str, runs: int, warmup: int = 1, prepare: bool = True
 ) -> dict[str, Timing]:
     """Both metrics run `runs` times each, alternately, from `source`, after `warmup` untimed
     runs of each; one autocommit connection, as the query functions are called. `prepare`:

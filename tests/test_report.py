@@ -20,6 +20,7 @@ from challenge_metrics import (
     read,
 )
 from conftest import CHALLENGE, insert_namesakes
+from hrdata.api.login_page import render_login
 from hrdata.ingest.migrate import migrate
 from hrdata.metrics.labels import distinct_labels
 from hrdata.metrics.queries import (
@@ -35,12 +36,10 @@ from hrdata.metrics.queries import (
 from hrdata.metrics.report import (
     Report,
     build_report,
-    mean_chart,
-    quarters_chart,
     render_html,
-    render_login,
     render_pdf,
 )
+from hrdata.metrics.report.chart import mean_chart, quarters_chart
 from hrdata.settings import Settings
 
 HOSTILE = "<script>alert(1)</script>"

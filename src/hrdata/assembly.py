@@ -15,7 +15,7 @@ from hrdata.metrics import counts
 from hrdata.schema import schema_changes
 
 # Each feature's tables (name -> the statements that make it), made when the name is missing.
-FEATURE_TABLES: tuple[Mapping[str, tuple[str, ...]], ...] = (
+FEATURE_TABLES: tuple[Mapping[str, tuple[str | sql.SQL | sql.Composed, ...]], ...] = (
     runs.DDL,
     rejects.DDL,
     auth.DDL,
@@ -53,5 +53,6 @@ def init_schema(conn: psycopg.Connection) -> None:
         for tables in FEATURE_TABLES:
             for name, statements in tables.items():
                 if name not in present:
-                    for text in statements:
-                        conn.execute(sql.SQL(text))
+                    for ddl in statements:
+                        # Plain text, or composed where a statement names identifiers.
+                        conn.execute(sql.SQL(ddl) if isinstance(ddl, str) else ddl)

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 import psycopg
+from psycopg import sql
 
 from hrdata.metrics import counts
 
@@ -23,17 +24,17 @@ MeanOver = Literal["all", "hiring"]
 MEAN_OVER: tuple[MeanOver, ...] = ("all", "hiring")
 
 
-def _in_quarter(number: int) -> str:
-    starts = f"make_date(%(year)s, {number * 3 - 2}, 1)"
-    return f"coalesce(sum(hires) FILTER (WHERE quarter = {starts}), 0)::bigint"
+def _in_quarter(number: int) -> sql.Composed:
+    starts = sql.SQL("make_date(%(year)s, {}, 1)").format(sql.Literal(number * 3 - 2))
+    return sql.SQL("coalesce(sum(hires) FILTER (WHERE quarter = {}), 0)::bigint").format(starts)
 
 
 # Summed per department and job first, then named: a few thousand pairs join two small tables.
-HIRES_BY_QUARTER = f"""
-WITH c AS ({{counts}}),
+HIRES_BY_QUARTER = sql.SQL("""
+WITH c AS ({counts}),
 pairs AS (
     SELECT department_id, job_id,
-           {", ".join(f"{_in_quarter(q)} AS q{q}" for q in (1, 2, 3, 4))}
+           {quarters}
     FROM c
     GROUP BY department_id, job_id
     HAVING sum(hires) > 0
@@ -43,16 +44,20 @@ FROM pairs p
 JOIN departments d ON d.id = p.department_id
 JOIN jobs j ON j.id = p.job_id
 ORDER BY d.department COLLATE "C", d.id, j.job COLLATE "C", j.id
-"""
+""")
+_QUARTERS = sql.SQL(", ").join(
+    sql.SQL("{} AS {}").format(_in_quarter(number), sql.Identifier(name))
+    for number, name in enumerate(("q1", "q2", "q3", "q4"), start=1)
+)
 
 # Everyone hired in the year: the total both metrics split up (the report's headline).
-HIRES_IN_YEAR = """
+HIRES_IN_YEAR = sql.SQL("""
 WITH c AS ({counts})
 SELECT coalesce(sum(hires), 0)::bigint FROM c
-"""
+""")
 
 # Every department with its hires in the year and the mean; `above` is the metric's rule.
-DEPARTMENTS_AGAINST_MEAN = """
+DEPARTMENTS_AGAINST_MEAN = sql.SQL("""
 WITH c AS ({counts}),
 hires AS (
     SELECT d.id, d.department, coalesce(t.hired, 0)::bigint AS hired
@@ -66,7 +71,7 @@ mean AS (
 SELECT id, department, hired, mean, coalesce(hired > mean, false) AS above
 FROM hires, mean
 ORDER BY hired DESC, id
-"""
+""")
 
 
 @dataclass(frozen=True)
@@ -120,14 +125,16 @@ class DataState:
 
 
 def hires_by_quarter(
-    conn: psycopg.Connection, year: int, source: str = counts.CURRENT
+    conn: psycopg.Connection, year: int, source: sql.Composable = counts.CURRENT
 ) -> list[QuarterRow]:
     """Hires per department and job in `year`, split by quarter; only pairs that hired."""
-    query = HIRES_BY_QUARTER.format(counts=source)
+    query = HIRES_BY_QUARTER.format(counts=source, quarters=_QUARTERS)
     return [QuarterRow(*row) for row in conn.execute(query, {"year": year})]
 
 
-def hires_in_year(conn: psycopg.Connection, year: int, source: str = counts.CURRENT) -> int:
+def hires_in_year(
+    conn: psycopg.Connection, year: int, source: sql.Composable = counts.CURRENT
+) -> int:
     """How many were hired in `year` (UTC), all departments and jobs together."""
     row = conn.execute(HIRES_IN_YEAR.format(counts=source), {"year": year}).fetchone()
     return int(row[0]) if row else 0
@@ -137,7 +144,7 @@ def departments_against_mean(
     conn: psycopg.Connection,
     year: int,
     mean_over: MeanOver = "all",
-    source: str = counts.CURRENT,
+    source: sql.Composable = counts.CURRENT,
 ) -> AgainstMean:
     """Each department's hires in `year` against the mean per department.
 

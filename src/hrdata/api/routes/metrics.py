@@ -18,7 +18,7 @@ from hrdata.api.deps import ConnectionDep, ReadCaller
 from hrdata.api.errors import documented
 from hrdata.api.strict_json import StrictJsonRoute
 from hrdata.dictionary import HIRE_YEARS
-from hrdata.metrics.queries import (
+from hrdata.metrics import (
     DataState,
     MeanOver,
     data_state,

@@ -18,12 +18,13 @@ from starlette.concurrency import run_in_threadpool
 
 from hrdata.api.deps import ConnectionDep, SettingsDep, check_key
 from hrdata.api.errors import ErrorResponse, documented
+from hrdata.api.login_page import render_login
 from hrdata.api.strict_json import StrictJsonRoute
 from hrdata.auth import Caller, require
 from hrdata.dictionary import HIRE_YEARS
 from hrdata.errors import Forbidden, NotAuthenticated, TooManyFailures, http_status
-from hrdata.metrics.queries import MeanOver
-from hrdata.metrics.report import build_report, render_html, render_login, render_pdf
+from hrdata.metrics import MeanOver
+from hrdata.metrics.report import build_report, render_html, render_pdf
 from hrdata.sessions import close_session, open_session, session_caller
 
 router = APIRouter(prefix="/reports", tags=["reports"], route_class=StrictJsonRoute)
