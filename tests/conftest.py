@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import psycopg
 import pytest
 from click.testing import CliRunner, Result
@@ -23,9 +26,16 @@ from hrdata.db import start_embedded, stop_embedded
 from hrdata.dictionary import TABLES
 from hrdata.metrics import counts
 from hrdata.settings import Settings
-
-Invoke = Callable[..., Result]
-CHALLENGE = Path(__file__).resolve().parents[1] / "data" / "challenge"
+from tests.support.fixture_types import (
+    ApiJob,
+    AsRole,
+    FinishedJob,
+    Invoke,
+    JobState,
+    MigrateViaApi,
+    RowsIn,
+)
+from tests.support.paths import CHALLENGE
 
 
 @pytest.fixture(scope="session")
@@ -77,10 +87,17 @@ def db(settings: Settings, database_url: str) -> Iterator[psycopg.Connection]:
         yield conn
 
 
-def count(conn: psycopg.Connection, table: str) -> int:
-    row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()
-    assert row is not None
-    return int(row[0])
+@pytest.fixture
+def rows_in(db: psycopg.Connection) -> RowsIn:
+    """How many rows a table of the test's database holds."""
+
+    def count(table: str) -> int:
+        query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
+        row = db.execute(query).fetchone()
+        assert row is not None
+        return int(row[0])
+
+    return count
 
 
 @pytest.fixture
@@ -96,8 +113,53 @@ def tokens(db: psycopg.Connection) -> dict[str, str]:
     return {role: f"Bearer {create_key(db, role, f'test {role}')[1]}" for role in ROLES}
 
 
-def as_role(tokens: dict[str, str], role: str) -> dict[str, str]:
-    return {"Authorization": tokens[role]}
+@pytest.fixture
+def as_role(tokens: dict[str, str]) -> AsRole:
+    """The headers that sign a request with the key of a role: `headers=as_role("admin")`."""
+    return lambda role: {"Authorization": tokens[role]}
+
+
+@pytest.fixture
+def finished_job() -> FinishedJob:
+    """Wait for a job to end: `read` returns its state (a JSON object or a `Job`) and is called
+    until the job no longer runs; past the deadline the test fails with the job's last state."""
+
+    def wait(read: Callable[[], JobState], seconds: float = 60) -> JobState:
+        deadline = time.monotonic() + seconds
+        while True:
+            job = read()
+            status = job["status"] if isinstance(job, dict) else job.status
+            if status != "running":
+                return job
+            if time.monotonic() >= deadline:
+                pytest.fail(f"the job is still running after {seconds:g} s: {job}")
+            time.sleep(0.05)
+
+    return wait
+
+
+@pytest.fixture
+def api_job(as_role: AsRole, finished_job: FinishedJob) -> ApiJob:
+    """The job that `started` (a 202 answer of `api`) began, once it has ended, read from `api`
+    at `path`/{job_id}."""
+
+    def wait(api: TestClient, started: httpx.Response, path: str = "/v1/jobs") -> dict[str, Any]:
+        assert 202 == started.status_code, started.text
+        url = f"{path}/{started.json()['job_id']}"
+        return finished_job(lambda: dict(api.get(url, headers=as_role("read")).json()))
+
+    return wait
+
+
+@pytest.fixture
+def migrate_via_api(as_role: AsRole, api_job: ApiJob) -> MigrateViaApi:
+    """Start a migration through `api` (`body` is its request) and return its ended job."""
+
+    def migrate(api: TestClient, **body: Any) -> dict[str, Any]:
+        started = api.post("/v1/migrations", json=body, headers=as_role("admin"))
+        return api_job(api, started, "/v1/migrations")
+
+    return migrate
 
 
 @pytest.fixture
@@ -116,13 +178,14 @@ def run(settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
     return invoke
 
 
-def insert_namesakes(conn: psycopg.Connection) -> None:
+@pytest.fixture
+def namesakes(db: psycopg.Connection) -> None:
     """Two departments called Legal (ids 11 and 13) and two jobs called Clerk (1 and 2), put in
     with SQL (migrate and the API refuse such names): Legal 11 hired 3 Clerks 1 in Q1 of 2021,
     Legal 13 2 Clerks 2 in Q2; Other (20) hired nobody. The mean over all is 5/3."""
-    conn.execute("INSERT INTO departments VALUES (11, 'Legal'), (13, 'Legal'), (20, 'Other')")
-    conn.execute("INSERT INTO jobs VALUES (1, 'Clerk'), (2, 'Clerk')")
-    conn.execute(
+    db.execute("INSERT INTO departments VALUES (11, 'Legal'), (13, 'Legal'), (20, 'Other')")
+    db.execute("INSERT INTO jobs VALUES (1, 'Clerk'), (2, 'Clerk')")
+    db.execute(
         """INSERT INTO hired_employees VALUES
         (1, 'a', '2021-01-05T10:00:00Z', 11, 1), (2, 'b', '2021-02-05T10:00:00Z', 11, 1),
         (3, 'c', '2021-03-05T10:00:00Z', 11, 1), (4, 'd', '2021-04-05T10:00:00Z', 13, 2),

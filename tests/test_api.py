@@ -3,30 +3,14 @@ the dictionary, health, readiness and the OpenAPI document."""
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import CHALLENGE, as_role
 from hrdata.auth import revoke_key
 from hrdata.dictionary import TABLES
-
-
-def migrate_via_api(api: TestClient, tokens: dict[str, str], **body: Any) -> dict[str, Any]:
-    started = api.post("/v1/migrations", json=body, headers=as_role(tokens, "admin"))
-    assert 202 == started.status_code, started.text
-    deadline = time.monotonic() + 60
-    while True:
-        job = api.get(
-            f"/v1/migrations/{started.json()['job_id']}", headers=as_role(tokens, "read")
-        ).json()
-        if job["status"] != "running":
-            return dict(job)
-        assert time.monotonic() < deadline, f"the job is still running after 60 s: {job}"
-        time.sleep(0.05)
+from tests.support.fixture_types import AsRole, MigrateViaApi
+from tests.support.paths import CHALLENGE
 
 
 def test_request_without_key_is_401(api: TestClient) -> None:
@@ -46,20 +30,20 @@ def test_unknown_key_is_401(api: TestClient, tokens: dict[str, str]) -> None:
 
 
 def test_revoked_key_is_401(
-    api: TestClient, tokens: dict[str, str], db: psycopg.Connection
+    api: TestClient, tokens: dict[str, str], db: psycopg.Connection, as_role: AsRole
 ) -> None:
     key_id = tokens["read"].split("_")[1]
-    assert 200 == api.get("/v1/dictionary", headers=as_role(tokens, "read")).status_code
+    assert 200 == api.get("/v1/dictionary", headers=as_role("read")).status_code
     revoke_key(db, key_id)
 
-    assert 401 == api.get("/v1/dictionary", headers=as_role(tokens, "read")).status_code
+    assert 401 == api.get("/v1/dictionary", headers=as_role("read")).status_code
 
 
 @pytest.mark.parametrize("role", ["ingest", "read", "admin"])
 def test_me_names_the_callers_key_and_role(
-    api: TestClient, tokens: dict[str, str], role: str
+    api: TestClient, tokens: dict[str, str], role: str, as_role: AsRole
 ) -> None:
-    body = api.get("/v1/me", headers=as_role(tokens, role)).json()
+    body = api.get("/v1/me", headers=as_role(role)).json()
 
     assert (role, f"test {role}") == (body["role"], body["name"])
     assert tokens[role].startswith(f"Bearer hrd_{body['key_id']}_")
@@ -79,7 +63,7 @@ def test_me_names_the_callers_key_and_role(
     ],
 )
 def test_roles_decide_what_a_key_may_do(
-    api: TestClient, tokens: dict[str, str], role: str, method: str, path: str, allowed: bool
+    api: TestClient, as_role: AsRole, role: str, method: str, path: str, allowed: bool
 ) -> None:
     body = (
         {"rows": [{"id": 1, "department": "Sales"}]}
@@ -87,17 +71,15 @@ def test_roles_decide_what_a_key_may_do(
         else {"sources": [str(CHALLENGE)]}
     )
     response = api.request(
-        method, path, json=body if method == "post" else None, headers=as_role(tokens, role)
+        method, path, json=body if method == "post" else None, headers=as_role(role)
     )
 
     assert allowed == (response.status_code != 403)
 
 
-def test_reads_rows_page_by_page(
-    api: TestClient, tokens: dict[str, str], db: psycopg.Connection
-) -> None:
+def test_reads_rows_page_by_page(api: TestClient, as_role: AsRole, db: psycopg.Connection) -> None:
     db.execute("INSERT INTO departments SELECT i, 'Dept ' || i FROM generate_series(1, 5) i")
-    headers = as_role(tokens, "read")
+    headers = as_role("read")
 
     first = api.get("/v1/tables/departments/rows", params={"limit": 3}, headers=headers).json()
     second = api.get(
@@ -114,20 +96,20 @@ def test_reads_rows_page_by_page(
 
 
 def test_rows_show_datetimes_in_utc(
-    api: TestClient, tokens: dict[str, str], db: psycopg.Connection
+    api: TestClient, as_role: AsRole, db: psycopg.Connection
 ) -> None:
     db.execute("INSERT INTO departments VALUES (1, 'Sales'); INSERT INTO jobs VALUES (1, 'Clerk')")
     db.execute("INSERT INTO hired_employees VALUES (1, 'Ada', '2021-03-01T10:00:00+02:00', 1, 1)")
 
-    rows = api.get("/v1/tables/hired_employees/rows", headers=as_role(tokens, "read")).json()[
-        "rows"
-    ]
+    rows = api.get("/v1/tables/hired_employees/rows", headers=as_role("read")).json()["rows"]
 
     assert "2021-03-01T08:00:00Z" == rows[0]["datetime"]
 
 
-def test_migration_runs_as_a_job_with_its_summary(api: TestClient, tokens: dict[str, str]) -> None:
-    job = migrate_via_api(api, tokens, sources=[str(CHALLENGE)])
+def test_migration_runs_as_a_job_with_its_summary(
+    api: TestClient, migrate_via_api: MigrateViaApi
+) -> None:
+    job = migrate_via_api(api, sources=[str(CHALLENGE)])
 
     assert ("succeeded", 1930, 69) == (
         job["status"],
@@ -139,35 +121,33 @@ def test_migration_runs_as_a_job_with_its_summary(api: TestClient, tokens: dict[
     }
 
 
-def test_migration_of_a_missing_path_is_refused_at_once(
-    api: TestClient, tokens: dict[str, str]
-) -> None:
+def test_migration_of_a_missing_path_is_refused_at_once(api: TestClient, as_role: AsRole) -> None:
     response = api.post(
         "/v1/migrations",
         json={"sources": [str(CHALLENGE.parent / "nowhere")]},
-        headers=as_role(tokens, "admin"),
+        headers=as_role("admin"),
     )
 
     assert (422, "source_error") == (response.status_code, response.json()["error"]["type"])
 
 
 def test_migration_of_a_path_too_long_for_the_file_system_is_422(
-    api: TestClient, tokens: dict[str, str]
+    api: TestClient, as_role: AsRole
 ) -> None:
     response = api.post(
         "/v1/migrations",
         json={"sources": [str(CHALLENGE.parent / ("x" * 300))]},
-        headers=as_role(tokens, "admin"),
+        headers=as_role("admin"),
     )
 
     assert (422, "source_error") == (response.status_code, response.json()["error"]["type"])
 
 
-def test_migration_body_that_is_not_utf8_is_422(api: TestClient, tokens: dict[str, str]) -> None:
+def test_migration_body_that_is_not_utf8_is_422(api: TestClient, as_role: AsRole) -> None:
     response = api.post(
         "/v1/migrations",
         content=b'{"sources": ["\xff"]}',
-        headers={**as_role(tokens, "admin"), "Content-Type": "application/json"},
+        headers={**as_role("admin"), "Content-Type": "application/json"},
     )
 
     assert (422, "bad_request_body") == (response.status_code, response.json()["error"]["type"])
@@ -176,38 +156,37 @@ def test_migration_body_that_is_not_utf8_is_422(api: TestClient, tokens: dict[st
 @pytest.mark.parametrize(
     "path", ["/v1/rejects?source=a%00b", "/v1/rejects?run_id=a%00b", "/v1/jobs/a%00b"]
 )
-def test_parameter_with_a_nul_is_422(api: TestClient, tokens: dict[str, str], path: str) -> None:
-    assert 422 == api.get(path, headers=as_role(tokens, "read")).status_code
+def test_parameter_with_a_nul_is_422(api: TestClient, as_role: AsRole, path: str) -> None:
+    assert 422 == api.get(path, headers=as_role("read")).status_code
 
 
-def test_unknown_job_is_404(api: TestClient, tokens: dict[str, str]) -> None:
-    assert (
-        404
-        == api.get("/v1/migrations/feedfacefeedface", headers=as_role(tokens, "read")).status_code
-    )
+def test_unknown_job_is_404(api: TestClient, as_role: AsRole) -> None:
+    assert 404 == api.get("/v1/migrations/feedfacefeedface", headers=as_role("read")).status_code
 
 
-def test_rejects_filter_by_table_and_run(api: TestClient, tokens: dict[str, str]) -> None:
-    job = migrate_via_api(api, tokens, sources=[str(CHALLENGE)])
+def test_rejects_filter_by_table_and_run(
+    api: TestClient, as_role: AsRole, migrate_via_api: MigrateViaApi
+) -> None:
+    job = migrate_via_api(api, sources=[str(CHALLENGE)])
     run_id = job["result"]["run_id"]
 
     page = api.get(
         "/v1/rejects",
         params={"table": "hired_employees", "run_id": run_id, "limit": 50},
-        headers=as_role(tokens, "read"),
+        headers=as_role("read"),
     ).json()
     rest = api.get(
         "/v1/rejects",
         params={"table": "hired_employees", "after": page["next_after"]},
-        headers=as_role(tokens, "read"),
+        headers=as_role("read"),
     ).json()
 
     assert (50, 19, None) == (len(page["rejects"]), len(rest["rejects"]), rest["next_after"])
     assert {"missing"} == {r["reasons"][0]["code"] for r in page["rejects"]}
 
 
-def test_dictionary_lists_every_table_and_column(api: TestClient, tokens: dict[str, str]) -> None:
-    served = api.get("/v1/dictionary", headers=as_role(tokens, "read")).json()
+def test_dictionary_lists_every_table_and_column(api: TestClient, as_role: AsRole) -> None:
+    served = api.get("/v1/dictionary", headers=as_role("read")).json()
 
     assert [(t.name, list(t.column_names)) for t in TABLES] == [
         (t["name"], [c["name"] for c in t["columns"]]) for t in served

@@ -12,12 +12,12 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import as_role, count
+from tests.support.fixture_types import AsRole, RowsIn
 
 
 @pytest.fixture
-def ingest(api: TestClient, tokens: dict[str, str]) -> dict[str, str]:
-    return as_role(tokens, "ingest")
+def ingest(api: TestClient, as_role: AsRole) -> dict[str, str]:
+    return as_role("ingest")
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def post(api: TestClient, headers: dict[str, str], table: str, rows: Any, **para
 
 
 def test_valid_batch_is_inserted(
-    api: TestClient, ingest: dict[str, str], db: psycopg.Connection, parents: None
+    api: TestClient, ingest: dict[str, str], rows_in: RowsIn, parents: None
 ) -> None:
     response = post(api, ingest, "hired_employees", [employee(i) for i in range(1, 1001)])
 
@@ -52,7 +52,7 @@ def test_valid_batch_is_inserted(
         response.json()["inserted"],
         response.json()["rejected"],
     )
-    assert 1000 == count(db, "hired_employees")
+    assert 1000 == rows_in("hired_employees")
 
 
 def test_invalid_rows_come_back_with_index_and_every_reason(
@@ -108,16 +108,16 @@ def test_unknown_field_in_a_row_is_a_reason(api: TestClient, ingest: dict[str, s
 
 
 def test_unknown_field_named_with_a_nul_is_a_reason_and_logged(
-    api: TestClient, ingest: dict[str, str], db: psycopg.Connection
+    api: TestClient, ingest: dict[str, str], rows_in: RowsIn
 ) -> None:
     body = post(api, ingest, "departments", [{"id": 1, "department": "Sales", "a\x00": 1}]).json()
 
     assert ["unknown_field"] == [r["code"] for r in body["rejected"][0]["reasons"]]
-    assert 1 == count(db, "rejected_rows")
+    assert 1 == rows_in("rejected_rows")
 
 
 def test_lone_surrogate_in_a_value_is_rejected_as_not_utf8(
-    api: TestClient, ingest: dict[str, str], db: psycopg.Connection
+    api: TestClient, ingest: dict[str, str], rows_in: RowsIn
 ) -> None:
     response = api.post(
         "/v1/tables/departments/rows",
@@ -129,7 +129,7 @@ def test_lone_surrogate_in_a_value_is_rejected_as_not_utf8(
         response.status_code,
         [r["code"] for r in response.json()["rejected"][0]["reasons"]],
     )
-    assert (0, 1) == (count(db, "departments"), count(db, "rejected_rows"))
+    assert (0, 1) == (rows_in("departments"), rows_in("rejected_rows"))
 
 
 def test_row_that_is_not_an_object_is_rejected(api: TestClient, ingest: dict[str, str]) -> None:
@@ -174,7 +174,7 @@ def test_id_repeated_in_the_batch_with_other_values_is_rejected(
 
 
 def test_strict_mode_inserts_nothing_when_a_row_is_invalid(
-    api: TestClient, ingest: dict[str, str], db: psycopg.Connection
+    api: TestClient, ingest: dict[str, str], rows_in: RowsIn
 ) -> None:
     response = post(
         api,
@@ -189,15 +189,15 @@ def test_strict_mode_inserts_nothing_when_a_row_is_invalid(
         response.json()["inserted"],
         [r["index"] for r in response.json()["rejected"]],
     )
-    assert (0, 1) == (count(db, "departments"), count(db, "rejected_rows"))
+    assert (0, 1) == (rows_in("departments"), rows_in("rejected_rows"))
 
 
 def test_strict_mode_inserts_a_valid_batch(
-    api: TestClient, ingest: dict[str, str], db: psycopg.Connection
+    api: TestClient, ingest: dict[str, str], rows_in: RowsIn
 ) -> None:
     response = post(api, ingest, "departments", [{"id": 1, "department": "Sales"}], mode="strict")
 
-    assert (200, 1) == (response.status_code, count(db, "departments"))
+    assert (200, 1) == (response.status_code, rows_in("departments"))
 
 
 def test_csv_body_is_accepted_with_or_without_header(
@@ -249,7 +249,7 @@ def test_csv_body_is_accepted_with_or_without_header(
 def test_bad_request_gets_a_clear_4xx_and_writes_nothing(
     api: TestClient,
     ingest: dict[str, str],
-    db: psycopg.Connection,
+    rows_in: RowsIn,
     body: bytes,
     content_type: str,
     status: int,
@@ -261,7 +261,7 @@ def test_bad_request_gets_a_clear_4xx_and_writes_nothing(
     )
 
     assert (status, True) == (response.status_code, bool(response.json()["error"]["message"]))
-    assert (0, 0) == (count(db, "departments"), count(db, "rejected_rows"))
+    assert (0, 0) == (rows_in("departments"), rows_in("rejected_rows"))
 
 
 def test_unknown_table_is_404(api: TestClient, ingest: dict[str, str]) -> None:
@@ -285,7 +285,7 @@ def test_body_over_the_limit_is_413(
 
 
 def test_retry_with_same_idempotency_key_returns_first_answer_and_inserts_nothing(
-    api: TestClient, ingest: dict[str, str], db: psycopg.Connection
+    api: TestClient, ingest: dict[str, str], rows_in: RowsIn
 ) -> None:
     headers = {**ingest, "Idempotency-Key": "batch-42"}
     first = post(api, headers, "departments", [{"id": 1, "department": "Sales"}])
@@ -293,7 +293,7 @@ def test_retry_with_same_idempotency_key_returns_first_answer_and_inserts_nothin
     again = post(api, headers, "departments", [{"id": 1, "department": "Sales"}])
 
     assert first.json() == again.json()
-    assert (1, 1) == (again.json()["inserted"], count(db, "departments"))
+    assert (1, 1) == (again.json()["inserted"], rows_in("departments"))
 
 
 def test_same_idempotency_key_with_another_body_is_409(
@@ -308,7 +308,7 @@ def test_same_idempotency_key_with_another_body_is_409(
 
 
 def test_concurrent_requests_with_same_key_insert_once(
-    api: TestClient, ingest: dict[str, str], db: psycopg.Connection, parents: None
+    api: TestClient, ingest: dict[str, str], rows_in: RowsIn, parents: None
 ) -> None:
     headers = {**ingest, "Idempotency-Key": "concurrent"}
     rows = [employee(i) for i in range(1, 1001)]
@@ -325,11 +325,11 @@ def test_concurrent_requests_with_same_key_insert_once(
 
     assert [1000] * 4 == [a["inserted"] for a in answers]
     assert 1 == len({a["request_id"] for a in answers})
-    assert 1000 == count(db, "hired_employees")
+    assert 1000 == rows_in("hired_employees")
 
 
 def test_concurrent_batches_with_the_same_ids_insert_each_row_once(
-    api: TestClient, ingest: dict[str, str], db: psycopg.Connection, parents: None
+    api: TestClient, ingest: dict[str, str], rows_in: RowsIn, parents: None
 ) -> None:
     rows = [employee(i) for i in range(1, 1001)]
     with ThreadPoolExecutor(4) as pool:
@@ -342,7 +342,7 @@ def test_concurrent_batches_with_the_same_ids_insert_each_row_once(
         sum(a["skipped"] for a in answers),
         [r for a in answers for r in a["rejected"]],
     )
-    assert 1000 == count(db, "hired_employees")
+    assert 1000 == rows_in("hired_employees")
 
 
 def test_concurrent_batches_with_clashing_ids_reject_the_later_values(
@@ -363,12 +363,12 @@ def test_concurrent_batches_with_clashing_ids_reject_the_later_values(
 
 @pytest.mark.parametrize("name", ["a\u0085b", "\u009bcsi", "a\u2029b", "\u202eevil", "\x1fedge"])
 def test_a_name_holding_a_control_character_is_rejected(
-    api: TestClient, ingest: dict[str, str], db: psycopg.Connection, name: str
+    api: TestClient, ingest: dict[str, str], rows_in: RowsIn, name: str
 ) -> None:
     response = post(api, ingest, "departments", [{"id": 710000, "department": name}])
 
     assert ["control_character"] == [r["code"] for r in response.json()["rejected"][0]["reasons"]]
-    assert 0 == count(db, "departments")
+    assert 0 == rows_in("departments")
 
 
 def test_a_csv_body_with_its_header_in_another_order_is_read_by_name(
@@ -420,7 +420,7 @@ def test_a_negative_id_is_out_of_range_in_the_dictionarys_bounds(
 
 
 def test_a_department_named_like_another_id_is_rejected_as_name_taken(
-    api: TestClient, ingest: dict[str, str], db: psycopg.Connection
+    api: TestClient, ingest: dict[str, str], db: psycopg.Connection, rows_in: RowsIn
 ) -> None:
     db.execute("INSERT INTO departments VALUES (11, 'Legal')")
 
@@ -431,11 +431,11 @@ def test_a_department_named_like_another_id_is_rejected_as_name_taken(
         reason["code"],
         reason["message"],
     )
-    assert 1 == count(db, "departments")
+    assert 1 == rows_in("departments")
 
 
 def test_concurrent_batches_naming_one_new_department_insert_it_once(
-    api: TestClient, ingest: dict[str, str], db: psycopg.Connection
+    api: TestClient, ingest: dict[str, str], rows_in: RowsIn
 ) -> None:
     def send(i: int) -> Any:
         return post(api, ingest, "departments", [{"id": 100 + i, "department": "Legal"}]).json()
@@ -444,7 +444,7 @@ def test_concurrent_batches_naming_one_new_department_insert_it_once(
         bodies = list(pool.map(send, range(8)))
 
     assert (1, 7) == (sum(b["inserted"] for b in bodies), sum(len(b["rejected"]) for b in bodies))
-    assert 1 == count(db, "departments")
+    assert 1 == rows_in("departments")
 
 
 def test_the_openapi_row_schema_admits_ids_as_integers_or_strings_of_digits(

@@ -22,10 +22,10 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from conftest import as_role, count
 from hrdata.api.app import create_app
 from hrdata.s3 import is_s3_uri
 from hrdata.settings import Settings
+from tests.support.fixture_types import AsRole, RowsIn
 
 CHECKS = [
     not_a_server_error,
@@ -98,9 +98,9 @@ def loads_nothing(case: schemathesis.Case) -> bool:
 @schema.exclude(**MIGRATIONS).parametrize()
 @bounded
 def test_admin_gets_no_server_error_and_answers_that_match_the_schema(
-    case: schemathesis.Case, client: ASGIClient, tokens: dict[str, str]
+    case: schemathesis.Case, client: ASGIClient, as_role: AsRole
 ) -> None:
-    case.call_and_validate(session=client, headers=as_role(tokens, "admin"), checks=CHECKS)
+    case.call_and_validate(session=client, headers=as_role("admin"), checks=CHECKS)
 
 
 @schema.include(**MIGRATIONS).parametrize()
@@ -108,16 +108,16 @@ def test_admin_gets_no_server_error_and_answers_that_match_the_schema(
 def test_migrations_of_generated_sources_never_start_and_match_the_schema(
     case: schemathesis.Case,
     client: ASGIClient,
-    tokens: dict[str, str],
-    db: psycopg.Connection,
+    as_role: AsRole,
+    rows_in: RowsIn,
     empty_folder: None,
 ) -> None:
     # Skipped, in every phase, when a source exists or is on S3: no migration ever starts.
     assume(loads_nothing(case))
 
-    case.call_and_validate(session=client, headers=as_role(tokens, "admin"), checks=CHECKS)
+    case.call_and_validate(session=client, headers=as_role("admin"), checks=CHECKS)
 
-    assert 0 == count(db, "background_jobs")
+    assert 0 == rows_in("background_jobs")
 
 
 # Signing out needs no key: it only tells the browser to forget the cookie.

@@ -19,13 +19,14 @@ import avro.io
 import psycopg
 import pytest
 
-from conftest import CHALLENGE, count
 from hrdata.backup.manifest import MANIFEST
 from hrdata.backup.restore import restore
 from hrdata.backup.sets import list_backups, prune_backups, take_backup, verify_backup
 from hrdata.errors import BackupCorrupt, InvalidArgument, NotFound, RestoreWouldBreakReferences
 from hrdata.ingest.migrate import migrate
 from hrdata.settings import Settings
+from tests.support.fixture_types import RowsIn
+from tests.support.paths import CHALLENGE
 
 TABLE_QUERIES = {
     "departments": "SELECT * FROM departments ORDER BY id",
@@ -333,7 +334,7 @@ def test_prune_keeps_the_newest_sets(settings: Settings, loaded: dict[str, Any])
 
 
 def test_restore_killed_midway_leaves_the_table_as_it_was(
-    settings: Settings, db: psycopg.Connection
+    settings: Settings, db: psycopg.Connection, rows_in: RowsIn
 ) -> None:
     db.execute("INSERT INTO departments VALUES (1, 'Sales'); INSERT INTO jobs VALUES (1, 'Clerk')")
     db.execute(
@@ -368,4 +369,4 @@ def test_restore_killed_midway_leaves_the_table_as_it_was(
         time.sleep(0.01)
 
     assert before == snapshot(db)
-    assert 1000 == count(db, "hired_employees")
+    assert 1000 == rows_in("hired_employees")

@@ -9,10 +9,10 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import Invoke, as_role
 from hrdata.backup.manifest import MANIFEST
 from hrdata.backup.sets import BrokenSet, list_backups, take_backup
 from hrdata.settings import Settings
+from tests.support.fixture_types import AsRole, Invoke
 
 BROKEN_MANIFESTS = {
     "not json": b"{not json",
@@ -71,9 +71,9 @@ def test_backups_list_json_marks_each_set_complete_or_broken(run: Invoke, broken
 
 
 def test_get_backups_lists_the_broken_set_and_why_beside_the_good_one(
-    api: TestClient, tokens: dict[str, str], broken: str
+    api: TestClient, as_role: AsRole, broken: str
 ) -> None:
-    response = api.get("/v1/backups", headers=as_role(tokens, "read"))
+    response = api.get("/v1/backups", headers=as_role("read"))
 
     listed = response.json()
     assert 200 == response.status_code, response.text
@@ -83,10 +83,10 @@ def test_get_backups_lists_the_broken_set_and_why_beside_the_good_one(
 
 
 def test_getting_the_broken_set_says_why(
-    api: TestClient, tokens: dict[str, str], settings: Settings, broken: str
+    api: TestClient, as_role: AsRole, settings: Settings, broken: str
 ) -> None:
     (bad,) = [e for e in list_backups(settings) if isinstance(e, BrokenSet)]
 
-    response = api.get(f"/v1/backups/{bad.backup_id}", headers=as_role(tokens, "read"))
+    response = api.get(f"/v1/backups/{bad.backup_id}", headers=as_role("read"))
 
     assert (422, "backup_corrupt") == (response.status_code, response.json()["error"]["type"])

@@ -9,9 +9,10 @@ import click
 import psycopg
 import pytest
 
-from conftest import CHALLENGE, Invoke
 from hrdata.cli import cli
 from hrdata.errors import EXIT_OVER_REJECT_LIMIT
+from tests.support.fixture_types import Invoke
+from tests.support.paths import CHALLENGE
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 

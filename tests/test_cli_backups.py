@@ -10,10 +10,10 @@ import sys
 import psycopg
 import pytest
 
-from conftest import Invoke, count
 from hrdata.backup.sets import take_backup
 from hrdata.settings import Settings
-from terminal import drawn
+from tests.support.fixture_types import Invoke, RowsIn
+from tests.support.terminal import drawn
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def test_backups_list_cuts_nothing_and_shows_every_id_whole_at_any_width(
 
 
 def test_restore_off_a_terminal_asks_nothing_and_restores(
-    run: Invoke, settings: Settings, db: psycopg.Connection, departments: None
+    run: Invoke, settings: Settings, db: psycopg.Connection, departments: None, rows_in: RowsIn
 ) -> None:
     take_backup(settings)
     db.execute("DELETE FROM departments")
@@ -47,7 +47,7 @@ def test_restore_off_a_terminal_asks_nothing_and_restores(
 
     assert 0 == result.exit_code, result.output
     assert "[y/N]" not in result.output
-    assert 3 == count(db, "departments")
+    assert 3 == rows_in("departments")
 
 
 def restore_on_a_terminal(settings: Settings, answer: bytes, *args: str) -> tuple[int, str]:
@@ -74,7 +74,7 @@ def restore_on_a_terminal(settings: Settings, answer: bytes, *args: str) -> tupl
 
 
 def test_restore_on_a_terminal_answered_no_restores_nothing_and_exits_1(
-    settings: Settings, db: psycopg.Connection, departments: None
+    settings: Settings, db: psycopg.Connection, departments: None, rows_in: RowsIn
 ) -> None:
     backup_id = take_backup(settings).backup_id
     db.execute("DELETE FROM departments WHERE id = 3")
@@ -82,12 +82,12 @@ def test_restore_on_a_terminal_answered_no_restores_nothing_and_exits_1(
     code, drawn = restore_on_a_terminal(settings, b"n\r")
 
     assert f"departments (3 rows) from backup {backup_id}" in drawn
-    assert (1, 2) == (code, count(db, "departments"))
+    assert (1, 2) == (code, rows_in("departments"))
     assert "nothing was restored" in drawn
 
 
 def test_restore_on_a_terminal_answered_yes_restores(
-    settings: Settings, db: psycopg.Connection, departments: None
+    settings: Settings, db: psycopg.Connection, departments: None, rows_in: RowsIn
 ) -> None:
     take_backup(settings)
     db.execute("DELETE FROM departments WHERE id = 3")
@@ -95,11 +95,11 @@ def test_restore_on_a_terminal_answered_yes_restores(
     code, drawn = restore_on_a_terminal(settings, b"y\r")
 
     assert "[y/N]" in drawn
-    assert (0, 3) == (code, count(db, "departments")), drawn
+    assert (0, 3) == (code, rows_in("departments")), drawn
 
 
 def test_restore_on_a_terminal_with_yes_asks_nothing(
-    settings: Settings, db: psycopg.Connection, departments: None
+    settings: Settings, db: psycopg.Connection, departments: None, rows_in: RowsIn
 ) -> None:
     take_backup(settings)
     db.execute("DELETE FROM departments WHERE id = 3")
@@ -107,4 +107,4 @@ def test_restore_on_a_terminal_with_yes_asks_nothing(
     code, drawn = restore_on_a_terminal(settings, b"n\r", "--yes")
 
     assert "[y/N]" not in drawn
-    assert (0, 3) == (code, count(db, "departments")), drawn
+    assert (0, 3) == (code, rows_in("departments")), drawn

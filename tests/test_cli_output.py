@@ -8,8 +8,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import Invoke
 from hrdata.auth import create_key
+from tests.support.fixture_types import Invoke
 
 HOSTILE = {
     "escape sequence": ("\x1b[2J\x1b[31mred", "\\x1b[2J\\x1b[31mred"),

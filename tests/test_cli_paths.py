@@ -9,9 +9,10 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from conftest import CHALLENGE, Invoke
 from hrdata.cli import cli
 from hrdata.errors import SourceError, StorageError, exit_code
+from tests.support.fixture_types import Invoke
+from tests.support.paths import CHALLENGE
 
 UNWRITABLE = "/proc/nope"  # its parent exists, but nothing may be created there
 MISSING_PARENT = "/nonexistent/dir/x"

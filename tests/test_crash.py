@@ -15,8 +15,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import count
 from hrdata.settings import Settings
+from tests.support.fixture_types import RowsIn
 
 ROWS = 200_000
 BAD_EVERY = 50  # every 50th employee has an empty name
@@ -117,7 +117,7 @@ def rerun(settings: Settings, folder: Path) -> dict[str, object]:
 
 @pytest.mark.parametrize("point", list(KILL_POINTS))
 def test_migration_killed_then_rerun_ends_with_exact_rows(
-    settings: Settings, db: psycopg.Connection, export: Path, point: str
+    settings: Settings, db: psycopg.Connection, export: Path, point: str, rows_in: RowsIn
 ) -> None:
     process = start(settings, export)
     wait_for(KILL_POINTS[point](db), process)
@@ -125,20 +125,20 @@ def test_migration_killed_then_rerun_ends_with_exact_rows(
 
     rerun(settings, export)
 
-    assert EXPECTED == {table: count(db, table) for table in EXPECTED}
+    assert EXPECTED == {table: rows_in(table) for table in EXPECTED}
 
 
 def test_killed_file_leaves_no_half_loaded_rows(
-    settings: Settings, db: psycopg.Connection, export: Path
+    settings: Settings, db: psycopg.Connection, export: Path, rows_in: RowsIn
 ) -> None:
     process = start(settings, export)
     wait_for(copying_employees(db, ROWS // 4), process)
     kill(process, db)
 
     assert (12, 183, 0) == (
-        count(db, "departments"),
-        count(db, "jobs"),
-        count(db, "hired_employees"),
+        rows_in("departments"),
+        rows_in("jobs"),
+        rows_in("hired_employees"),
     )
 
 
@@ -157,7 +157,7 @@ def test_rerun_after_kill_marks_the_killed_run_interrupted(
 
 
 def test_rerun_killed_while_comparing_existing_rows_still_ends_exact(
-    settings: Settings, db: psycopg.Connection, export: Path
+    settings: Settings, db: psycopg.Connection, export: Path, rows_in: RowsIn
 ) -> None:
     rerun(settings, export)
     process = start(settings, export)
@@ -175,17 +175,17 @@ def test_rerun_killed_while_comparing_existing_rows_still_ends_exact(
     kill(process, db)
     summary = rerun(settings, export)
 
-    assert EXPECTED == {table: count(db, table) for table in EXPECTED}
+    assert EXPECTED == {table: rows_in(table) for table in EXPECTED}
     assert 0 == sum(t["inserted"] for t in summary["tables"].values())  # type: ignore[attr-defined]
 
 
 def test_two_migrations_at_once_insert_each_row_once(
-    settings: Settings, db: psycopg.Connection, export: Path
+    settings: Settings, rows_in: RowsIn, export: Path
 ) -> None:
     first, second = start(settings, export), start(settings, export)
     outputs = [p.communicate(timeout=120) for p in (first, second)]
 
     assert [0, 0] == [first.returncode, second.returncode], [e.decode() for _, e in outputs]
-    assert EXPECTED == {table: count(db, table) for table in EXPECTED}
+    assert EXPECTED == {table: rows_in(table) for table in EXPECTED}
     inserted = [json.loads(out)["tables"]["hired_employees"]["inserted"] for out, _ in outputs]
     assert EXPECTED["hired_employees"] == sum(inserted)

@@ -16,13 +16,14 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import CHALLENGE, as_role, count
 from hrdata.api.app import create_app
 from hrdata.assembly import init_schema
 from hrdata.auth import create_key
 from hrdata.db import start_embedded, stop_embedded
 from hrdata.settings import Settings
-from servers import start_server, stop
+from tests.support.fixture_types import AsRole, RowsIn
+from tests.support.paths import CHALLENGE
+from tests.support.servers import start_server, stop
 
 
 @pytest.fixture
@@ -34,7 +35,11 @@ def impatient_api(settings: Settings, db: psycopg.Connection) -> Iterator[TestCl
 
 
 def test_a_request_held_past_the_statement_timeout_is_503_and_writes_nothing(
-    impatient_api: TestClient, tokens: dict[str, str], db: psycopg.Connection, database_url: str
+    impatient_api: TestClient,
+    as_role: AsRole,
+    db: psycopg.Connection,
+    database_url: str,
+    rows_in: RowsIn,
 ) -> None:
     db.execute("INSERT INTO departments VALUES (1, 'Sales')")
     db.execute("INSERT INTO jobs VALUES (1, 'Clerk')")
@@ -51,7 +56,7 @@ def test_a_request_held_past_the_statement_timeout_is_503_and_writes_nothing(
         response = impatient_api.post(
             "/v1/tables/hired_employees/rows",
             json={"rows": [row]},
-            headers=as_role(tokens, "ingest"),
+            headers=as_role("ingest"),
         )
 
     assert (503, "request_timed_out", "1") == (
@@ -60,7 +65,7 @@ def test_a_request_held_past_the_statement_timeout_is_503_and_writes_nothing(
         response.headers.get("retry-after"),
     )
     assert "statement timeout" in response.json()["error"]["message"]
-    assert 0 == count(db, "hired_employees")
+    assert 0 == rows_in("hired_employees")
 
 
 @dataclass
@@ -79,7 +84,9 @@ class Stack:
 
     def rows(self) -> int:
         with psycopg.connect(self.url) as conn:
-            return count(conn, "hired_employees")
+            row = conn.execute("SELECT count(*) FROM hired_employees").fetchone()
+            assert row is not None
+            return int(row[0])
 
 
 @pytest.fixture
@@ -257,7 +264,7 @@ def test_sigterm_lets_a_request_in_flight_finish(stack: Stack) -> None:
 
 
 def test_a_job_whose_process_died_reads_as_interrupted_on_another(
-    settings: Settings, db: psycopg.Connection, tokens: dict[str, str], tmp_path: Path
+    settings: Settings, db: psycopg.Connection, as_role: AsRole, tmp_path: Path
 ) -> None:
     first, first_url, _ = start_server(settings, tmp_path)
     holder = psycopg.connect(settings.database_url.get_secret_value())  # type: ignore[union-attr]
@@ -267,7 +274,7 @@ def test_a_job_whose_process_died_reads_as_interrupted_on_another(
         started = httpx.post(
             f"{first_url}/v1/migrations",
             json={"sources": [str(CHALLENGE)]},
-            headers=as_role(tokens, "admin"),
+            headers=as_role("admin"),
         )
         wait_for_a_waiting_insert(holder)
         first.send_signal(signal.SIGKILL)
@@ -278,7 +285,7 @@ def test_a_job_whose_process_died_reads_as_interrupted_on_another(
     try:
         job = httpx.get(
             f"{second_url}/v1/migrations/{started.json()['job_id']}",
-            headers=as_role(tokens, "read"),
+            headers=as_role("read"),
         ).json()
     finally:
         stop(second)

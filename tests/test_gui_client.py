@@ -15,8 +15,6 @@ import httpx
 import psycopg
 import pytest
 
-from challenge_metrics import expected_above_mean, expected_mean, expected_quarters
-from conftest import CHALLENGE, count
 from hrdata.auth import create_key
 from hrdata.gui import config
 from hrdata.gui.client import ApiClient, ApiError, DepartmentRow, QuarterRow
@@ -26,7 +24,10 @@ from hrdata.gui.upload import Reject, Upload, UploadProgress
 from hrdata.ingest.migrate import migrate
 from hrdata.settings import Settings
 from hrdata.wire import Reason
-from servers import free_port, start_server, stop
+from tests.support.challenge import expected_above_mean, expected_mean, expected_quarters
+from tests.support.fixture_types import RowsIn
+from tests.support.paths import CHALLENGE
+from tests.support.servers import free_port, start_server, stop
 
 
 class Recording(httpx.HTTPTransport):
@@ -79,7 +80,7 @@ def departments_csv(path: Path, rows: int) -> Path:
 
 
 def test_upload_sends_2500_rows_in_batches_of_1000_1000_and_500(
-    server: str, admin_key: str, db: psycopg.Connection, tmp_path: Path
+    server: str, admin_key: str, rows_in: RowsIn, tmp_path: Path
 ) -> None:
     """A file is split into batches of at most 1000 rows, and every row lands once."""
     transport = Recording()
@@ -90,7 +91,7 @@ def test_upload_sends_2500_rows_in_batches_of_1000_1000_and_500(
 
     assert [1000, 1000, 500] == [rows for _, rows in transport.posted]
     assert (2500, 2500, 0, []) == (
-        count(db, "departments"),
+        rows_in("departments"),
         result.inserted,
         result.skipped,
         result.rejects,
@@ -98,7 +99,7 @@ def test_upload_sends_2500_rows_in_batches_of_1000_1000_and_500(
 
 
 def test_rejects_name_their_file_line_across_a_header_blank_lines_and_batches(
-    client: ApiClient, db: psycopg.Connection, tmp_path: Path
+    client: ApiClient, rows_in: RowsIn, tmp_path: Path
 ) -> None:
     """Rejected rows come back with the line of the file they are on, and every reason."""
     source = tmp_path / "departments.csv"
@@ -118,11 +119,11 @@ def test_rejects_name_their_file_line_across_a_header_blank_lines_and_batches(
         Reject(6, (" 3 ", " "), (Reason("missing", "department is empty", "department"),)),
         Reject(8, ("4", "a", "b"), (Reason("wrong_field_count", "expected 2 fields, found 3"),)),
     ] == result.rejects
-    assert (3, 2) == (result.batches_total, count(db, "departments"))
+    assert (3, 2) == (result.batches_total, rows_in("departments"))
 
 
 def test_rejects_of_the_original_export_are_the_lines_with_empty_fields(
-    client: ApiClient, db: psycopg.Connection, parents: None, tmp_path: Path
+    client: ApiClient, rows_in: RowsIn, parents: None, tmp_path: Path
 ) -> None:
     """hired_employees.csv (headerless, CRLF, 1999 rows): every line with an empty field is
     rejected under its own line number, naming each empty column."""
@@ -140,11 +141,11 @@ def test_rejects_of_the_original_export_are_the_lines_with_empty_fields(
     assert expected == {
         r.line: sorted(reason.column or "" for reason in r.reasons) for r in result.rejects
     }
-    assert len(lines) - len(expected) == count(db, "hired_employees") == result.inserted
+    assert len(lines) - len(expected) == rows_in("hired_employees") == result.inserted
 
 
 def test_resume_after_a_lost_answer_sends_no_acknowledged_batch_again_and_inserts_once(
-    server: str, admin_key: str, db: psycopg.Connection, tmp_path: Path
+    server: str, admin_key: str, rows_in: RowsIn, tmp_path: Path
 ) -> None:
     """Batch 2 reaches the server but its answer is lost: resuming sends batch 2 again with
     the same Idempotency-Key (answered from the server's store) and then batch 3, never batch 1."""
@@ -165,11 +166,11 @@ def test_resume_after_a_lost_answer_sends_no_acknowledged_batch_again_and_insert
     assert pending is not None and (1, 3) == (pending.batches_done, pending.batches_total)
     assert (sent_then[1], 2, False) == (sent_now[0], len(sent_now), sent_then[0] in sent_now)
     assert (2, 1) == (result.batches_sent, result.batches_resumed)
-    assert (2500, 2500) == (count(db, "departments"), result.inserted)
+    assert (2500, 2500) == (rows_in("departments"), result.inserted)
 
 
 def test_cancel_stops_between_batches_and_resume_sends_the_rest(
-    client: ApiClient, db: psycopg.Connection, tmp_path: Path
+    client: ApiClient, rows_in: RowsIn, tmp_path: Path
 ) -> None:
     """Cancelling after the first batch leaves 1000 rows and a journal; resume adds the rest."""
     source = departments_csv(tmp_path / "departments.csv", 2500)
@@ -181,7 +182,7 @@ def test_cancel_stops_between_batches_and_resume_sends_the_rest(
             cancel.set()
 
     cancelled = upload.run(on_progress=after_batch, cancel=cancel)
-    rows_then = count(db, "departments")
+    rows_then = rows_in("departments")
     resumed = upload.run(resume=True)
 
     assert ("cancelled", 1000) == (cancelled.status, rows_then)
@@ -189,7 +190,7 @@ def test_cancel_stops_between_batches_and_resume_sends_the_rest(
         resumed.status,
         resumed.batches_sent,
         resumed.batches_resumed,
-        count(db, "departments"),
+        rows_in("departments"),
     )
 
 
@@ -282,9 +283,7 @@ def test_error_status_without_a_json_body_names_the_status(tmp_path: Path) -> No
     assert ("the server answered 502 Bad Gateway", 502) == (e.value.message, e.value.status)
 
 
-def test_migration_job_is_followed_to_its_summary(
-    client: ApiClient, db: psycopg.Connection
-) -> None:
+def test_migration_job_is_followed_to_its_summary(client: ApiClient, rows_in: RowsIn) -> None:
     """A migration of the export's folder, started and polled through the API."""
     updates: list[str] = []
 
@@ -295,7 +294,7 @@ def test_migration_job_is_followed_to_its_summary(
     )
 
     assert job.result is not None and "succeeded" == job.result["status"] == updates[-1]
-    assert {"departments": 12, "jobs": 183, "hired_employees": count(db, "hired_employees")} == {
+    assert {"departments": 12, "jobs": 183, "hired_employees": rows_in("hired_employees")} == {
         name: entry["inserted"] for name, entry in job.result["tables"].items()
     }
 
@@ -331,16 +330,16 @@ def test_a_broken_backup_is_listed_with_why_beside_the_good_one(
 
 
 def test_restore_puts_back_the_rows_of_the_chosen_backup(
-    client: ApiClient, db: psycopg.Connection, parents: None
+    client: ApiClient, rows_in: RowsIn, parents: None
 ) -> None:
     backup = client.wait(client.start_backup(), poll_seconds=0.05)
     assert backup.result is not None
     client.post_rows("jobs", b"184,Gardener\n185,Cook\n", "two-more-jobs")
-    rows_before = count(db, "jobs")
+    rows_before = rows_in("jobs")
 
     job = client.wait(client.restore("jobs", backup.result["backup_id"]), poll_seconds=0.05)
 
-    assert (185, "succeeded", 183) == (rows_before, job.status, count(db, "jobs"))
+    assert (185, "succeeded", 183) == (rows_before, job.status, rows_in("jobs"))
 
 
 def test_metrics_are_those_of_the_original_export(

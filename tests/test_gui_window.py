@@ -23,7 +23,6 @@ import pytest
 from click.testing import CliRunner
 from PIL import ImageGrab
 
-from conftest import CHALLENGE, Invoke, count, insert_namesakes
 from hrdata.auth import Caller, create_key
 from hrdata.cli import cli
 from hrdata.gui import chart, config
@@ -38,7 +37,9 @@ from hrdata.gui.client import (
 from hrdata.gui.upload import Upload, UploadProgress
 from hrdata.ingest.migrate import migrate
 from hrdata.settings import Settings
-from servers import start_server, stop
+from tests.support.fixture_types import Invoke, RowsIn
+from tests.support.paths import CHALLENGE
+from tests.support.servers import start_server, stop
 
 MISSING = "{} is missing: run scripts/system-packages (as root or with sudo; `make test` does)"
 
@@ -269,7 +270,7 @@ def test_upload_with_bad_rows_lists_each_reject_with_its_file_line_and_reasons(
     server: str,
     admin: tuple[Caller, str],
     settings: Settings,
-    db: psycopg.Connection,
+    rows_in: RowsIn,
 ) -> None:
     migrate(settings, [str(CHALLENGE / "departments.csv"), str(CHALLENGE / "jobs.csv")])
     source = CHALLENGE / "hired_employees.csv"
@@ -288,7 +289,7 @@ def test_upload_with_bad_rows_lists_each_reject_with_its_file_line_and_reasons(
     progress = window.widget(".app.tabs.upload.progress")
     rejects = window.rows(".app.tabs.upload.rejects")
     assert (1999.0, 1999.0) == (float(progress.cget("value")), float(progress.cget("maximum")))
-    assert 69 == len(rejects) == 1999 - count(db, "hired_employees")
+    assert 69 == len(rejects) == 1999 - rows_in("hired_employees")
     assert ("67", "67, Thia Morican, 2021-03-10T19:27:10Z, , 104", "department_id is empty") == (
         rejects[0]
     )
@@ -305,7 +306,7 @@ def test_upload_stopped_after_one_batch_is_resumed_from_the_window_without_resen
     server: str,
     admin: tuple[Caller, str],
     settings: Settings,
-    db: psycopg.Connection,
+    rows_in: RowsIn,
     tmp_path: Path,
 ) -> None:
     migrate(settings, [str(CHALLENGE / "departments.csv"), str(CHALLENGE / "jobs.csv")])
@@ -336,7 +337,7 @@ def test_upload_stopped_after_one_batch_is_resumed_from_the_window_without_resen
     )
     assert (69, 1930) == (
         len(window.rows(".app.tabs.upload.rejects")),
-        count(db, "hired_employees"),
+        rows_in("hired_employees"),
     )
 
 
@@ -357,7 +358,7 @@ def test_taken_backup_is_listed_with_its_time_rows_and_size(
 
 
 def test_restore_asks_naming_table_backup_and_rows_then_replaces_the_table(
-    window: Window, server: str, admin: tuple[Caller, str], loaded: None, db: psycopg.Connection
+    window: Window, server: str, admin: tuple[Caller, str], loaded: None, rows_in: RowsIn
 ) -> None:
     with ApiClient(server, admin[1]) as client:
         backup = client.wait(client.start_backup(), poll_seconds=0.05)
@@ -385,7 +386,7 @@ def test_restore_asks_naming_table_backup_and_rows_then_replaces_the_table(
     [(title, question)] = asked
     assert "Restore jobs" == title
     assert question.startswith(f"Replace every row of jobs with the 183 rows of backup {backup_id}")
-    assert 183 == count(db, "jobs")
+    assert 183 == rows_in("jobs")
     assert (
         f"jobs restored from {backup_id}: it now holds 183 rows." == window.app.backups.message.text
     )
@@ -441,7 +442,7 @@ def restore_jobs_pressing(window: Window, server: str, token: str, key: str) -> 
 
 
 def test_restore_confirmation_answers_no_to_enter_and_changes_nothing(
-    window: Window, server: str, admin: tuple[Caller, str], loaded: None, db: psycopg.Connection
+    window: Window, server: str, admin: tuple[Caller, str], loaded: None, rows_in: RowsIn
 ) -> None:
     with ApiClient(server, admin[1]) as client:
         client.wait(client.start_backup(), poll_seconds=0.05)
@@ -451,7 +452,7 @@ def test_restore_confirmation_answers_no_to_enter_and_changes_nothing(
 
     assert ".confirm.body.buttons.no" == seen["pressed_in"]  # Enter went to the dialog's No
     assert (184, "Restore cancelled: nothing was changed.") == (
-        count(db, "jobs"),
+        rows_in("jobs"),
         window.app.backups.message.text,
     )
 
@@ -600,9 +601,8 @@ def test_metrics_for_2021_show_the_api_answers_as_tables_and_a_chart(
 
 
 def test_metrics_keep_departments_and_jobs_sharing_a_name_apart_labelled_with_their_ids(
-    window: Window, server: str, admin: tuple[Caller, str], db: psycopg.Connection
+    window: Window, server: str, admin: tuple[Caller, str], namesakes: None
 ) -> None:
-    insert_namesakes(db)
     window.connect(server, admin[1])
 
     chart = window.show_metrics("2021")

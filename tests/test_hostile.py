@@ -13,9 +13,9 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import as_role, count
 from hrdata.settings import Settings
-from servers import start_server, stop
+from tests.support.fixture_types import AsRole, RowsIn
+from tests.support.servers import start_server, stop
 
 FIFTY_MB = 50 << 20
 POST_ROUTES = [
@@ -36,12 +36,12 @@ def server(settings: Settings, db: psycopg.Connection, tmp_path: Path) -> Iterat
 
 @pytest.mark.parametrize("path", POST_ROUTES)
 def test_a_50_mb_body_is_refused_with_413_before_it_is_read(
-    server: str, tokens: dict[str, str], path: str
+    server: str, as_role: AsRole, path: str
 ) -> None:
     response = httpx.post(
         server + path,
         content=b"{" + b" " * FIFTY_MB + b"}",
-        headers={**as_role(tokens, "admin"), "Content-Type": "application/json"},
+        headers={**as_role("admin"), "Content-Type": "application/json"},
         timeout=60,
     )
 
@@ -50,7 +50,7 @@ def test_a_50_mb_body_is_refused_with_413_before_it_is_read(
 
 @pytest.mark.parametrize("path", POST_ROUTES)
 def test_a_50_mb_body_streamed_without_a_length_is_cut_off_with_413(
-    server: str, tokens: dict[str, str], path: str
+    server: str, as_role: AsRole, path: str
 ) -> None:
     # The sign-in form reads a form; every other route JSON.
     form = path == "/reports/login"
@@ -65,7 +65,7 @@ def test_a_50_mb_body_streamed_without_a_length_is_cut_off_with_413(
         response = httpx.post(
             server + path,
             content=chunks(),
-            headers={**as_role(tokens, "admin"), "Content-Type": kind},
+            headers={**as_role("admin"), "Content-Type": kind},
             timeout=60,
         )
     except httpx.WriteError:
@@ -79,12 +79,12 @@ def test_a_50_mb_body_streamed_without_a_length_is_cut_off_with_413(
 
 @pytest.mark.parametrize("path", ["/v1/tables/departments/rows", "/v1/migrations"])
 def test_deeply_nested_json_is_a_422_not_a_crash(
-    api: TestClient, tokens: dict[str, str], path: str
+    api: TestClient, as_role: AsRole, path: str
 ) -> None:
     deep = b'{"rows": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
 
     response = api.post(
-        path, content=deep, headers={**as_role(tokens, "admin"), "Content-Type": "application/json"}
+        path, content=deep, headers={**as_role("admin"), "Content-Type": "application/json"}
     )
 
     assert 422 == response.status_code
@@ -92,7 +92,7 @@ def test_deeply_nested_json_is_a_422_not_a_crash(
 
 @pytest.mark.parametrize("content_type", ["application/json", "text/csv"], ids=["json", "csv"])
 def test_a_body_that_is_not_utf8_is_a_422(
-    api: TestClient, tokens: dict[str, str], db: psycopg.Connection, content_type: str
+    api: TestClient, as_role: AsRole, rows_in: RowsIn, content_type: str
 ) -> None:
     body = (
         b'{"rows": [{"id": 1, "department": "\xff\xfe"}]}'
@@ -103,22 +103,22 @@ def test_a_body_that_is_not_utf8_is_a_422(
     response = api.post(
         "/v1/tables/departments/rows",
         content=body,
-        headers={**as_role(tokens, "ingest"), "Content-Type": content_type},
+        headers={**as_role("ingest"), "Content-Type": content_type},
     )
 
     assert response.status_code in (200, 422)
-    assert 0 == count(db, "departments")
+    assert 0 == rows_in("departments")
 
 
 def test_sql_in_a_value_is_stored_as_plain_text(
-    api: TestClient, tokens: dict[str, str], db: psycopg.Connection
+    api: TestClient, as_role: AsRole, db: psycopg.Connection
 ) -> None:
     name = "Robert'); DROP TABLE departments; --"
 
     response = api.post(
         "/v1/tables/departments/rows",
         json={"rows": [{"id": 1, "department": name}]},
-        headers=as_role(tokens, "ingest"),
+        headers=as_role("ingest"),
     )
 
     assert 1 == response.json()["inserted"]
@@ -129,13 +129,13 @@ def test_sql_in_a_value_is_stored_as_plain_text(
     "backup_id", ["../../etc", "..%2F..%2Fetc", "/etc/passwd", "20211107T000000Z/../../x"]
 )
 def test_path_traversal_in_a_backup_id_is_refused(
-    api: TestClient, tokens: dict[str, str], backup_id: str
+    api: TestClient, as_role: AsRole, backup_id: str
 ) -> None:
-    shown = api.get(f"/v1/backups/{backup_id}", headers=as_role(tokens, "admin"))
+    shown = api.get(f"/v1/backups/{backup_id}", headers=as_role("admin"))
     restored = api.post(
         "/v1/tables/departments/restore",
         json={"backup_id": backup_id},
-        headers=as_role(tokens, "admin"),
+        headers=as_role("admin"),
     )
 
     assert shown.status_code in (404, 422)
@@ -143,14 +143,14 @@ def test_path_traversal_in_a_backup_id_is_refused(
 
 
 def test_an_unexpected_failure_answers_500_without_sql_or_traceback(
-    api: TestClient, tokens: dict[str, str], db: psycopg.Connection
+    api: TestClient, tokens: dict[str, str], db: psycopg.Connection, as_role: AsRole
 ) -> None:
     db.execute("ALTER TABLE departments RENAME COLUMN department TO renamed")
     try:
         response = api.post(
             "/v1/tables/departments/rows",
             json={"rows": [{"id": 1, "department": "Sales"}]},
-            headers=as_role(tokens, "ingest"),
+            headers=as_role("ingest"),
         )
     finally:
         db.execute("ALTER TABLE departments RENAME COLUMN renamed TO department")
@@ -163,12 +163,12 @@ def test_an_unexpected_failure_answers_500_without_sql_or_traceback(
     assert tokens["ingest"].split()[1] not in text
 
 
-def test_every_error_body_is_json_of_one_shape(api: TestClient, tokens: dict[str, str]) -> None:
+def test_every_error_body_is_json_of_one_shape(api: TestClient, as_role: AsRole) -> None:
     answers = [
         api.get("/v1/nowhere"),
         api.get("/v1/rejects"),
-        api.get("/v1/rejects", headers=as_role(tokens, "ingest")),
-        api.post("/v1/tables/departments/rows", content=b"{", headers=as_role(tokens, "ingest")),
+        api.get("/v1/rejects", headers=as_role("ingest")),
+        api.post("/v1/tables/departments/rows", content=b"{", headers=as_role("ingest")),
         api.delete("/v1/backups"),
     ]
 
@@ -188,7 +188,7 @@ def test_every_error_body_is_json_of_one_shape(api: TestClient, tokens: dict[str
     ids=["length-not-a-number", "nul-in-header", "two-lengths"],
 )
 def test_a_request_that_is_not_http_is_refused_by_the_server_with_400(
-    server: str, db: psycopg.Connection, head: bytes
+    server: str, rows_in: RowsIn, head: bytes
 ) -> None:
     host, port = server.removeprefix("http://").split(":")
     request = b"POST /v1/tables/departments/rows HTTP/1.1\r\nHost: x\r\n" + head + b"\r\n{}"
@@ -200,4 +200,4 @@ def test_a_request_that_is_not_http_is_refused_by_the_server_with_400(
 
     assert answer.startswith(b"HTTP/1.1 400 ")
     assert answer.endswith(b"Invalid HTTP request received.")
-    assert 0 == count(db, "departments")
+    assert 0 == rows_in("departments")

@@ -7,21 +7,20 @@ import json
 import math
 from typing import Any
 
-import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import as_role, count
 from hrdata.errors import BadRequestBody
 from hrdata.ingest import jsonbody
+from tests.support.fixture_types import AsRole, RowsIn
 
 ROWS = "/v1/tables/departments/rows"
 
 
-def send(api: TestClient, tokens: dict[str, str], body: bytes, **params: str) -> Any:
-    headers = {**as_role(tokens, "ingest"), "Content-Type": "application/json"}
+def send(api: TestClient, as_role: AsRole, body: bytes, **params: str) -> Any:
+    headers = {**as_role("ingest"), "Content-Type": "application/json"}
     return api.post(ROWS, content=body, headers=headers, params=params)
 
 
@@ -34,8 +33,8 @@ def codes(response: Any) -> list[list[str]]:
 @pytest.mark.parametrize("where", ["id", "department", "extra"])
 def test_a_number_json_cannot_hold_is_a_422_naming_its_position(
     api: TestClient,
-    tokens: dict[str, str],
-    db: psycopg.Connection,
+    as_role: AsRole,
+    rows_in: RowsIn,
     token: str,
     mode: str,
     where: str,
@@ -43,12 +42,12 @@ def test_a_number_json_cannot_hold_is_a_422_naming_its_position(
     row = {"id": 1, "department": "Sales"} | {where: "@"}
     body = json.dumps({"rows": [row]}).replace('"@"', token).encode()
 
-    response = send(api, tokens, body, mode=mode)
+    response = send(api, as_role, body, mode=mode)
 
     assert 422 == response.status_code
     message = response.json()["error"]["message"]
     assert f"{token} at line 1 column {body.decode().index(token) + 1}" in message
-    assert 0 == count(db, "departments")
+    assert 0 == rows_in("departments")
 
 
 @pytest.mark.parametrize(
@@ -61,21 +60,21 @@ def test_a_number_json_cannot_hold_is_a_422_naming_its_position(
     ids=["utf-16", "utf-32", "latin-1"],
 )
 def test_a_body_that_is_not_utf8_is_a_422_naming_the_offset(
-    api: TestClient, tokens: dict[str, str], db: psycopg.Connection, body: bytes
+    api: TestClient, as_role: AsRole, rows_in: RowsIn, body: bytes
 ) -> None:
-    response = send(api, tokens, body)
+    response = send(api, as_role, body)
 
     assert 422 == response.status_code
     assert "not UTF-8" in response.json()["error"]["message"]
-    assert 0 == count(db, "departments")
+    assert 0 == rows_in("departments")
 
 
 def test_an_integer_of_thousands_of_digits_is_a_rejected_row_in_the_users_terms(
-    api: TestClient, tokens: dict[str, str]
+    api: TestClient, as_role: AsRole
 ) -> None:
     body = b'{"rows": [{"id": ' + b"7" * 5000 + b', "department": "Sales"}]}'
 
-    response = send(api, tokens, body)
+    response = send(api, as_role, body)
 
     reason = response.json()["rejected"][0]["reasons"][0]
     assert ("out_of_range", "id has 5000 digits: ids are integers from 1 to 2147483647") == (
@@ -87,12 +86,12 @@ def test_an_integer_of_thousands_of_digits_is_a_rejected_row_in_the_users_terms(
 @pytest.mark.parametrize("depth", [40, 5000, 100_000])
 @pytest.mark.parametrize("kind", ["arrays", "objects"])
 def test_json_nested_too_deep_is_a_422_naming_the_limit(
-    api: TestClient, tokens: dict[str, str], depth: int, kind: str
+    api: TestClient, as_role: AsRole, depth: int, kind: str
 ) -> None:
     value = "[" * depth + "]" * depth if kind == "arrays" else '{"a":' * depth + "1" + "}" * depth
     body = f'{{"rows": [{{"id": 1, "department": "x", "extra": {value}}}]}}'.encode()
 
-    response = send(api, tokens, body)
+    response = send(api, as_role, body)
 
     assert (422, f"the body's JSON is nested deeper than {jsonbody.MAX_DEPTH} levels") == (
         response.status_code,
@@ -101,21 +100,21 @@ def test_json_nested_too_deep_is_a_422_naming_the_limit(
 
 
 def test_a_key_given_twice_in_a_row_rejects_the_row_as_duplicate_field(
-    api: TestClient, tokens: dict[str, str], db: psycopg.Connection
+    api: TestClient, as_role: AsRole, rows_in: RowsIn
 ) -> None:
     body = b'{"rows": [{"id": 1, "department": "Sales", "department": "HR"}]}'
 
-    response = send(api, tokens, body)
+    response = send(api, as_role, body)
 
     assert [["duplicate_field"]] == codes(response)
     assert "department" == response.json()["rejected"][0]["reasons"][0]["column"]
-    assert 0 == count(db, "departments")
+    assert 0 == rows_in("departments")
 
 
-def test_rows_given_twice_in_the_body_is_a_422(api: TestClient, tokens: dict[str, str]) -> None:
+def test_rows_given_twice_in_the_body_is_a_422(api: TestClient, as_role: AsRole) -> None:
     body = b'{"rows": [{"id": 1, "department": "A"}], "rows": [{"id": 2, "department": "B"}]}'
 
-    response = send(api, tokens, body)
+    response = send(api, as_role, body)
 
     assert 422 == response.status_code
     assert "given more than once: rows" in response.json()["error"]["message"]
@@ -162,12 +161,12 @@ JSON_VALUES = st.recursive(
     mode=st.sampled_from(["lenient", "strict"]),
 )
 def test_any_json_a_row_can_carry_is_answered_200_or_422_and_every_row_is_accounted_for(
-    api: TestClient, tokens: dict[str, str], rows: list[Any], mode: str
+    api: TestClient, as_role: AsRole, rows: list[Any], mode: str
 ) -> None:
     # json.dumps writes NaN and Infinity as Python does, exactly what a careless client sends.
     body = json.dumps({"rows": rows}).encode("utf-8", "surrogatepass")
 
-    response = send(api, tokens, body, mode=mode)
+    response = send(api, as_role, body, mode=mode)
 
     assert response.status_code in (200, 422), response.text
     if response.status_code == 200:
@@ -185,9 +184,9 @@ def test_any_json_a_row_can_carry_is_answered_200_or_422_and_every_row_is_accoun
     ids=["nan", "utf-16", "repeated-key"],
 )
 def test_every_json_route_decodes_its_body_as_strict_json(
-    api: TestClient, tokens: dict[str, str], body: bytes
+    api: TestClient, as_role: AsRole, body: bytes
 ) -> None:
-    headers = {**as_role(tokens, "admin"), "Content-Type": "application/json"}
+    headers = {**as_role("admin"), "Content-Type": "application/json"}
 
     response = api.post("/v1/migrations", content=body, headers=headers)
 

@@ -12,11 +12,11 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import as_role
 from hrdata.api.app import create_app
 from hrdata.auth import Authenticator, FailureThrottle, create_key, revoke_key
 from hrdata.errors import NotAuthenticated, TooManyFailures, http_status
 from hrdata.settings import Settings
+from tests.support.fixture_types import AsRole
 
 UNKNOWN = "hrd_000000000000_" + "a" * 43
 
@@ -209,25 +209,25 @@ def test_the_api_answers_429_with_retry_after_once_an_address_failed_too_often(
 
 
 def test_a_throttled_address_is_refused_even_with_a_right_key_and_runs_no_scrypt(
-    strict: TestClient, tokens: dict[str, str]
+    strict: TestClient, as_role: AsRole
 ) -> None:
     for _ in range(3):
         strict.get("/v1/me", headers={"Authorization": f"Bearer {UNKNOWN}"})
     authenticator: Authenticator = strict.app.state.authenticator  # type: ignore[attr-defined]
     runs = authenticator.scrypt_runs
 
-    response = strict.get("/v1/me", headers=as_role(tokens, "read"))
+    response = strict.get("/v1/me", headers=as_role("read"))
 
     assert (429, runs) == (response.status_code, authenticator.scrypt_runs)
 
 
 def test_requests_without_a_key_are_not_counted_as_failures(
-    strict: TestClient, tokens: dict[str, str]
+    strict: TestClient, as_role: AsRole
 ) -> None:
     for _ in range(5):
         strict.get("/v1/me")
 
-    assert 200 == strict.get("/v1/me", headers=as_role(tokens, "read")).status_code
+    assert 200 == strict.get("/v1/me", headers=as_role("read")).status_code
 
 
 def test_the_report_sign_in_is_throttled_too(strict: TestClient) -> None:

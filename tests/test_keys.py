@@ -9,7 +9,6 @@ import psycopg
 import pytest
 from psycopg.pq import TransactionStatus
 
-from conftest import Invoke
 from hrdata.auth import (
     ROLES,
     Caller,
@@ -21,6 +20,7 @@ from hrdata.auth import (
     revoke_key,
 )
 from hrdata.errors import Forbidden, InvalidArgument, NotAuthenticated, http_status
+from tests.support.fixture_types import Invoke
 
 TOKEN = re.compile(r"hrd_([0-9a-f]{12})_[A-Za-z0-9_-]{43}")
 

@@ -15,9 +15,9 @@ import httpx
 import psycopg
 import pytest
 
-from conftest import as_role
 from hrdata.settings import Settings
-from servers import start_server, stop
+from tests.support.fixture_types import AsRole
+from tests.support.servers import start_server, stop
 
 CLIENTS = 8
 SECONDS = 4.0
@@ -93,14 +93,12 @@ def client(url: str, headers: dict[str, str], number: int, stop_at: float, tally
 
 
 def test_concurrent_clients_with_retries_end_with_exactly_the_rows_they_were_told(
-    service: str, tokens: dict[str, str], db: psycopg.Connection
+    service: str, as_role: AsRole, db: psycopg.Connection
 ) -> None:
     tallies = [Tally() for _ in range(CLIENTS)]
     stop_at = time.monotonic() + SECONDS
     threads = [
-        threading.Thread(
-            target=client, args=(service, as_role(tokens, "ingest"), n, stop_at, tallies[n])
-        )
+        threading.Thread(target=client, args=(service, as_role("ingest"), n, stop_at, tallies[n]))
         for n in range(CLIENTS)
     ]
     for t in threads:

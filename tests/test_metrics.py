@@ -6,8 +6,6 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from challenge_metrics import expected_above_mean, expected_quarters
-from conftest import CHALLENGE
 from hrdata.ingest.migrate import migrate
 from hrdata.metrics.queries import (
     MeanOver,
@@ -16,6 +14,8 @@ from hrdata.metrics.queries import (
     hires_by_quarter,
 )
 from hrdata.settings import Settings
+from tests.support.challenge import expected_above_mean, expected_quarters
+from tests.support.paths import CHALLENGE
 
 
 @pytest.fixture

@@ -12,11 +12,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from conftest import CHALLENGE, count
 from hrdata.errors import SourceError
 from hrdata.ingest.loader import RejectLimit
 from hrdata.ingest.migrate import migrate
 from hrdata.settings import Settings
+from tests.support.fixture_types import RowsIn
+from tests.support.paths import CHALLENGE
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -59,14 +60,14 @@ def expected_from_challenge() -> dict[str, tuple[int, int]]:
 
 
 def test_original_export_loads_with_the_independently_counted_rows(
-    settings: Settings, db: psycopg.Connection
+    settings: Settings, rows_in: RowsIn
 ) -> None:
     summary = migrate(settings, [str(CHALLENGE)]).as_dict()
 
     actual = {name: (t["inserted"], t["rejected"]) for name, t in summary["tables"].items()}
     assert expected_from_challenge() == actual
     assert {name: inserted for name, (inserted, _) in actual.items()} == {
-        name: count(db, name) for name in actual
+        name: rows_in(name) for name in actual
     }
 
 
@@ -78,19 +79,19 @@ def test_original_export_matches_the_shared_copy() -> None:
         assert (shared / name).read_bytes() == (CHALLENGE / name).read_bytes()
 
 
-def test_rerun_of_same_files_inserts_nothing(settings: Settings, db: psycopg.Connection) -> None:
+def test_rerun_of_same_files_inserts_nothing(settings: Settings, rows_in: RowsIn) -> None:
     migrate(settings, [str(CHALLENGE)])
-    before = {t: count(db, t) for t in ("departments", "jobs", "hired_employees")}
+    before = {t: rows_in(t) for t in ("departments", "jobs", "hired_employees")}
 
     second = migrate(settings, [str(CHALLENGE)]).as_dict()
 
-    assert before == {t: count(db, t) for t in before}
+    assert before == {t: rows_in(t) for t in before}
     assert dict.fromkeys(before, 0) == {t: e["inserted"] for t, e in second["tables"].items()}
     assert {"already_present": 1930} == second["tables"]["hired_employees"]["skipped_by_reason"]
 
 
 def test_tables_load_in_dependency_order_whatever_the_argument_order(
-    settings: Settings, db: psycopg.Connection, tmp_path: Path, parents: Path
+    settings: Settings, rows_in: RowsIn, tmp_path: Path, parents: Path
 ) -> None:
     employees = write(tmp_path, "hired_employees.csv", "1,Ada,2021-01-01T00:00:00Z,1,10\n")
 
@@ -99,7 +100,7 @@ def test_tables_load_in_dependency_order_whatever_the_argument_order(
     )
 
     assert ["departments", "jobs", "hired_employees"] == [f.table for f in summary.files]
-    assert 1 == count(db, "hired_employees")
+    assert 1 == rows_in("hired_employees")
 
 
 def test_repeated_identical_line_is_skipped_as_duplicate(
@@ -204,15 +205,13 @@ def test_run_is_recorded_with_its_counts(settings: Settings, db: psycopg.Connect
     ] == files
 
 
-def test_gzip_file_loads_like_plain(
-    settings: Settings, db: psycopg.Connection, tmp_path: Path
-) -> None:
+def test_gzip_file_loads_like_plain(settings: Settings, rows_in: RowsIn, tmp_path: Path) -> None:
     path = tmp_path / "jobs.csv.gz"
     path.write_bytes(gzip.compress((CHALLENGE / "jobs.csv").read_bytes()))
 
     migrate(settings, [str(path)])
 
-    assert 183 == count(db, "jobs")
+    assert 183 == rows_in("jobs")
 
 
 def test_datetime_is_stored_as_the_utc_instant(
@@ -227,7 +226,7 @@ def test_datetime_is_stored_as_the_utc_instant(
 
 
 def test_over_reject_limit_publishes_nothing_from_the_file_but_logs_rejects(
-    settings: Settings, db: psycopg.Connection, tmp_path: Path
+    settings: Settings, rows_in: RowsIn, tmp_path: Path
 ) -> None:
     path = write(tmp_path, "departments.csv", "1,Sales\n2,\n3,\n")
 
@@ -235,19 +234,19 @@ def test_over_reject_limit_publishes_nothing_from_the_file_but_logs_rejects(
 
     assert ("over_reject_limit", 0, 2) == (
         summary.status,
-        count(db, "departments"),
-        count(db, "rejected_rows"),
+        rows_in("departments"),
+        rows_in("rejected_rows"),
     )
 
 
 def test_reject_limit_as_a_share_of_rows(
-    settings: Settings, db: psycopg.Connection, tmp_path: Path
+    settings: Settings, rows_in: RowsIn, tmp_path: Path
 ) -> None:
     path = write(tmp_path, "departments.csv", "1,Sales\n2,HR\n3,\n")
 
     summary = migrate(settings, [str(path)], limit=RejectLimit.parse("50%"))
 
-    assert ("succeeded", 2) == (summary.status, count(db, "departments"))
+    assert ("succeeded", 2) == (summary.status, rows_in("departments"))
 
 
 def test_child_rows_referencing_a_file_over_the_limit_are_rejected(
@@ -265,12 +264,12 @@ def test_child_rows_referencing_a_file_over_the_limit_are_rejected(
 
 
 def test_missing_path_is_refused_before_anything_loads(
-    settings: Settings, db: psycopg.Connection, tmp_path: Path
+    settings: Settings, rows_in: RowsIn, tmp_path: Path
 ) -> None:
     with pytest.raises(SourceError, match="no such file or directory"):
         migrate(settings, [str(CHALLENGE), str(tmp_path / "nope.csv")])
 
-    assert 0 == count(db, "departments")
+    assert 0 == rows_in("departments")
 
 
 def test_empty_file_is_refused_naming_it(
@@ -292,17 +291,17 @@ def test_file_named_after_no_table_is_refused(
 
 
 def test_table_option_names_the_table_of_a_file(
-    settings: Settings, db: psycopg.Connection, tmp_path: Path
+    settings: Settings, rows_in: RowsIn, tmp_path: Path
 ) -> None:
     path = write(tmp_path, "export-2021.csv", "1,Sales\n")
 
     migrate(settings, [str(path)], table="departments")
 
-    assert 1 == count(db, "departments")
+    assert 1 == rows_in("departments")
 
 
 def test_corrupt_gzip_fails_the_file_and_keeps_nothing_of_it(
-    settings: Settings, db: psycopg.Connection, tmp_path: Path
+    settings: Settings, rows_in: RowsIn, tmp_path: Path
 ) -> None:
     data = gzip.compress(b"".join(f"{i},Dept {i}\n".encode() for i in range(1, 50_000)))
     path = tmp_path / "departments.csv.gz"
@@ -311,7 +310,7 @@ def test_corrupt_gzip_fails_the_file_and_keeps_nothing_of_it(
     with pytest.raises(SourceError, match="reading failed"):
         migrate(settings, [str(path)])
 
-    assert 0 == count(db, "departments")
+    assert 0 == rows_in("departments")
 
 
 def test_every_kind_of_broken_line_is_logged_and_good_lines_load(
@@ -414,14 +413,14 @@ def test_a_header_in_another_order_loads_every_column_by_name(
 
 
 def test_a_header_naming_an_unknown_column_fails_the_file_naming_it(
-    settings: Settings, db: psycopg.Connection, tmp_path: Path
+    settings: Settings, rows_in: RowsIn, tmp_path: Path
 ) -> None:
     path = write(tmp_path, "departments.csv", "id,dept_name\n1,Sales\n")
 
     with pytest.raises(SourceError, match=r"departments\.csv.*names unknown 'dept_name'"):
         migrate(settings, [str(path)])
 
-    assert 0 == count(db, "departments")
+    assert 0 == rows_in("departments")
 
 
 def test_a_department_name_another_id_holds_is_rejected_as_name_taken_inside_a_file(

@@ -11,12 +11,11 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import Invoke, count
 from hrdata.api.app import create_app
 from hrdata.errors import RunPartlyLoaded, exit_code
 from hrdata.ingest.migrate import migrate
 from hrdata.settings import Settings
-from test_api import migrate_via_api
+from tests.support.fixture_types import Invoke, MigrateViaApi, RowsIn
 
 PARTLY_LOADED = exit_code(RunPartlyLoaded)
 
@@ -40,7 +39,7 @@ def statuses(report: dict[str, object]) -> dict[str, str]:
 
 
 def test_a_run_failing_after_some_files_keeps_them_and_says_which_are_in(
-    settings: Settings, db: psycopg.Connection, export: Path
+    settings: Settings, db: psycopg.Connection, export: Path, rows_in: RowsIn
 ) -> None:
     with pytest.raises(RunPartlyLoaded) as raised:
         migrate(settings, [str(export)])
@@ -50,7 +49,7 @@ def test_a_run_failing_after_some_files_keeps_them_and_says_which_are_in(
         "jobs.csv.gz": "failed",
         "hired_employees.csv": "not_started",
     } == statuses(raised.value.report)
-    assert (2, 0, 0) == (count(db, "departments"), count(db, "jobs"), count(db, "hired_employees"))
+    assert (2, 0, 0) == (rows_in("departments"), rows_in("jobs"), rows_in("hired_employees"))
     assert [("failed",)] == db.execute("SELECT status FROM load_runs").fetchall()
 
 
@@ -96,11 +95,11 @@ def test_a_run_failing_on_its_first_file_still_exits_2(
 
 
 def test_a_migration_job_failing_after_some_files_lists_which_are_in(
-    settings: Settings, db: psycopg.Connection, tokens: dict[str, str], export: Path
+    settings: Settings, db: psycopg.Connection, migrate_via_api: MigrateViaApi, export: Path
 ) -> None:
     allowed = settings.model_copy(update={"source_roots": [str(export)]})
     with TestClient(create_app(allowed)) as api:
-        job = migrate_via_api(api, tokens, sources=[str(export)])
+        job = migrate_via_api(api, sources=[str(export)])
 
     assert "failed" == job["status"] and "jobs.csv.gz" in job["error"]
     assert "loaded" == statuses(job["result"])["departments.csv"]

@@ -9,9 +9,9 @@ import sys
 
 import psycopg
 
-from conftest import CHALLENGE
 from hrdata.settings import Settings
-from terminal import drawn
+from tests.support.paths import CHALLENGE
+from tests.support.terminal import drawn
 
 
 def run_on_terminal(settings: Settings, *args: str) -> str:

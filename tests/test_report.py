@@ -12,14 +12,6 @@ import psycopg
 import pypdf
 import pytest
 
-from challenge_metrics import (
-    expected_above_mean,
-    expected_hires,
-    expected_mean,
-    expected_quarters,
-    read,
-)
-from conftest import CHALLENGE, insert_namesakes
 from hrdata.api.login_page import render_login
 from hrdata.ingest.migrate import migrate
 from hrdata.metrics.labels import distinct_labels
@@ -41,6 +33,14 @@ from hrdata.metrics.report import (
 )
 from hrdata.metrics.report.chart import mean_chart, quarters_chart
 from hrdata.settings import Settings
+from tests.support.challenge import (
+    expected_above_mean,
+    expected_hires,
+    expected_mean,
+    expected_quarters,
+    read,
+)
+from tests.support.paths import CHALLENGE
 
 HOSTILE = "<script>alert(1)</script>"
 
@@ -590,11 +590,6 @@ def test_build_report_stamps_the_time_in_utc(db: psycopg.Connection, hires: None
 
 
 # --- departments and jobs that share a name -------------------------------------------------
-
-
-@pytest.fixture
-def namesakes(db: psycopg.Connection) -> None:
-    insert_namesakes(db)
 
 
 def test_a_name_gets_its_id_only_when_another_id_shares_it() -> None:

@@ -10,12 +10,12 @@ import psycopg
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-from challenge_metrics import expected_above_mean, expected_quarters
-from conftest import CHALLENGE
 from hrdata.auth import create_key
 from hrdata.ingest.migrate import migrate
 from hrdata.settings import Settings
-from servers import start_server, stop
+from tests.support.challenge import expected_above_mean, expected_quarters
+from tests.support.paths import CHALLENGE
+from tests.support.servers import start_server, stop
 
 CHROMIUM = shutil.which("chromium")
 # Chromium as root needs --no-sandbox; the rest keep it off this machine's closed network.

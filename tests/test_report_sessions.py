@@ -11,10 +11,10 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import count
 from hrdata.api.app import create_app
 from hrdata.auth import create_key, revoke_key
 from hrdata.settings import Settings
+from tests.support.fixture_types import RowsIn
 
 SAME_SITE = {"Sec-Fetch-Site": "same-origin", "Origin": "http://testserver"}
 
@@ -67,14 +67,14 @@ def test_a_forged_token_gets_the_login_form(api: TestClient, reader: tuple[str, 
 
 
 def test_signing_out_ends_the_session_on_the_server(
-    api: TestClient, db: psycopg.Connection, reader: tuple[str, str]
+    api: TestClient, rows_in: RowsIn, reader: tuple[str, str]
 ) -> None:
     token = sign_in(api, reader[1]).cookies["hrdata_session"]
 
     api.post("/reports/logout", headers=SAME_SITE, follow_redirects=False)
     api.cookies.set("hrdata_session", token, path="/reports")  # a copy kept somewhere
 
-    assert (401, 0) == (api.get("/reports").status_code, count(db, "report_sessions"))
+    assert (401, 0) == (api.get("/reports").status_code, rows_in("report_sessions"))
 
 
 def test_revoking_the_key_ends_its_sessions(
@@ -113,11 +113,11 @@ def test_a_session_ends_after_the_configured_hours(
     ids=["cross-site", "same-site", "foreign-origin", "null-origin"],
 )
 def test_a_sign_in_posted_from_another_site_is_refused(
-    api: TestClient, db: psycopg.Connection, reader: tuple[str, str], headers: dict[str, str]
+    api: TestClient, rows_in: RowsIn, reader: tuple[str, str], headers: dict[str, str]
 ) -> None:
     response = api.post("/reports/login", data={"key": reader[1]}, headers=headers)
 
-    assert (403, 0) == (response.status_code, count(db, "report_sessions"))
+    assert (403, 0) == (response.status_code, rows_in("report_sessions"))
     assert "hrdata_session" not in response.cookies
 
 

@@ -14,13 +14,12 @@ import fastavro
 import psycopg
 import pytest
 
-from conftest import as_role, count
 from hrdata.backup.manifest import MANIFEST
 from hrdata.backup.restore import restore
 from hrdata.backup.sets import take_backup
 from hrdata.errors import BackupCorrupt, BackupRowsInvalid
 from hrdata.settings import Settings
-from test_api_backups import finished
+from tests.support.fixture_types import ApiJob, AsRole, RowsIn
 
 Records = list[dict[str, Any]]
 
@@ -98,7 +97,7 @@ AFTER_9999 = 253_402_300_800_000_000
 
 @pytest.mark.parametrize(("column", "value"), [("id", 0), ("id", -5), ("datetime", AFTER_9999)])
 def test_a_consistent_backup_holding_an_out_of_range_value_is_refused(
-    settings: Settings, db: psycopg.Connection, stored: None, column: str, value: int
+    settings: Settings, rows_in: RowsIn, stored: None, column: str, value: int
 ) -> None:
     def change(records: Records) -> Records:
         records[0][column] = value
@@ -110,11 +109,11 @@ def test_a_consistent_backup_holding_an_out_of_range_value_is_refused(
         restore(settings, ["hired_employees"], backup_id)
 
     assert [(1, ["out_of_range"])] == [(n, [r.code for r in rs]) for n, rs in refused.value.rows]
-    assert 2 == count(db, "hired_employees")
+    assert 2 == rows_in("hired_employees")
 
 
 def test_a_backup_holding_one_id_twice_is_refused_in_the_users_terms(
-    settings: Settings, db: psycopg.Connection, stored: None
+    settings: Settings, rows_in: RowsIn, stored: None
 ) -> None:
     def twice(records: Records) -> Records:
         records[1]["id"] = records[0]["id"]
@@ -128,7 +127,7 @@ def test_a_backup_holding_one_id_twice_is_refused_in_the_users_terms(
     message = str(refused.value)
     assert "departments.avro" in message and "(id)=(1) already exists" in message
     assert "Traceback" not in message and "psycopg" not in message
-    assert 3 == count(db, "departments")
+    assert 3 == rows_in("departments")
 
 
 def test_the_cli_refuses_such_a_backup_with_one_line_and_exit_6(
@@ -160,7 +159,12 @@ def test_a_backup_with_every_rule_kept_restores_exactly(
 
 
 def test_a_restore_job_refusing_such_a_backup_says_why_not_internal_error(
-    settings: Settings, db: psycopg.Connection, stored: None, api: Any, tokens: dict[str, str]
+    settings: Settings,
+    db: psycopg.Connection,
+    stored: None,
+    api: Any,
+    as_role: AsRole,
+    api_job: ApiJob,
 ) -> None:
     def twice(records: Records) -> Records:
         records[1]["id"] = records[0]["id"]
@@ -170,9 +174,9 @@ def test_a_restore_job_refusing_such_a_backup_says_why_not_internal_error(
     started = api.post(
         "/v1/tables/departments/restore",
         json={"backup_id": backup_id},
-        headers=as_role(tokens, "admin"),
+        headers=as_role("admin"),
     )
 
-    job = finished(api, tokens, started)
+    job = api_job(api, started)
 
     assert "failed" == job["status"] and "(id)=(1) already exists" in job["error"]

@@ -25,7 +25,6 @@ import pytest
 from click.testing import CliRunner
 from moto.server import ThreadedMotoServer
 
-from conftest import CHALLENGE, count
 from hrdata.backup.restore import restore
 from hrdata.backup.sets import list_backups, prune_backups, take_backup, verify_backup
 from hrdata.cli import cli
@@ -33,6 +32,8 @@ from hrdata.errors import BackupCorrupt, SourceError
 from hrdata.ingest.migrate import migrate
 from hrdata.s3 import s3_client
 from hrdata.settings import Settings
+from tests.support.fixture_types import RowsIn
+from tests.support.paths import CHALLENGE
 
 DATA_TABLES = ("departments", "jobs", "hired_employees")
 CHALLENGE_FILES = ("departments.csv", "jobs.csv", "hired_employees.csv")
@@ -145,8 +146,8 @@ def closed_port() -> int:
     return port
 
 
-def loaded(db: psycopg.Connection) -> dict[str, int]:
-    return {table: count(db, table) for table in (*DATA_TABLES, "load_runs")}
+def loaded(rows_in: RowsIn) -> dict[str, int]:
+    return {table: rows_in(table) for table in (*DATA_TABLES, "load_runs")}
 
 
 NOTHING_LOADED = dict.fromkeys((*DATA_TABLES, "load_runs"), 0)
@@ -168,14 +169,14 @@ def test_prefix_with_the_challenge_export_loads_like_the_local_run_in_dependency
 
 
 def test_prefix_rows_are_in_the_database(
-    s3_settings: Settings, db: psycopg.Connection, store: Any, bucket: str
+    s3_settings: Settings, rows_in: RowsIn, store: Any, bucket: str
 ) -> None:
     upload_challenge(store, bucket, "export/")
 
     migrate(s3_settings, [f"s3://{bucket}/export/"])
 
     assert {"departments": 12, "jobs": 183, "hired_employees": 1930, "rejected_rows": 69} == {
-        table: count(db, table) for table in (*DATA_TABLES, "rejected_rows")
+        table: rows_in(table) for table in (*DATA_TABLES, "rejected_rows")
     }
 
 
@@ -191,7 +192,7 @@ def test_prefix_without_trailing_slash_loads_the_same_objects(
 
 
 def test_single_object_uri_loads_only_that_object(
-    s3_settings: Settings, db: psycopg.Connection, store: Any, bucket: str
+    s3_settings: Settings, rows_in: RowsIn, store: Any, bucket: str
 ) -> None:
     upload_challenge(store, bucket, "export/")
     store.put_object(Bucket=bucket, Key="export/jobs.csv.gz", Body=gzip.compress(b"1,Other\n"))
@@ -202,12 +203,12 @@ def test_single_object_uri_loads_only_that_object(
         (f.table, f.source, f.inserted) for f in summary.files
     ]
     assert {"departments": 0, "jobs": 183, "hired_employees": 0} == {
-        table: count(db, table) for table in DATA_TABLES
+        table: rows_in(table) for table in DATA_TABLES
     }
 
 
 def test_gzip_object_is_decompressed(
-    s3_settings: Settings, db: psycopg.Connection, store: Any, bucket: str
+    s3_settings: Settings, rows_in: RowsIn, store: Any, bucket: str
 ) -> None:
     body = gzip.compress((CHALLENGE / "jobs.csv").read_bytes())
     store.put_object(Bucket=bucket, Key="export/jobs.csv.gz", Body=body)
@@ -215,7 +216,7 @@ def test_gzip_object_is_decompressed(
     summary = migrate(s3_settings, [f"s3://{bucket}/export/jobs.csv.gz"])
 
     assert [("jobs", 183, 0)] == [(f.table, f.inserted, f.rejected) for f in summary.files]
-    assert 183 == count(db, "jobs")
+    assert 183 == rows_in("jobs")
 
 
 def test_gzip_objects_under_a_prefix_are_decompressed(
@@ -265,7 +266,7 @@ def test_object_with_an_unrelated_name_is_refused_without_the_table_option(
 
 
 def test_objects_not_named_after_a_table_are_ignored(
-    s3_settings: Settings, db: psycopg.Connection, store: Any, bucket: str
+    s3_settings: Settings, rows_in: RowsIn, store: Any, bucket: str
 ) -> None:
     store.put_object(Bucket=bucket, Key="export/departments.csv", Body=b"1,Sales\n")
     store.put_object(Bucket=bucket, Key="export/README.txt", Body=b"an export\n")
@@ -275,7 +276,7 @@ def test_objects_not_named_after_a_table_are_ignored(
     summary = migrate(s3_settings, [f"s3://{bucket}/export/"])
 
     assert [f"s3://{bucket}/export/departments.csv"] == [f.source for f in summary.files]
-    assert 1 == count(db, "departments")
+    assert 1 == rows_in("departments")
 
 
 def test_objects_in_sub_prefixes_are_ignored_like_files_in_subfolders(
@@ -292,7 +293,7 @@ def test_objects_in_sub_prefixes_are_ignored_like_files_in_subfolders(
 
 
 def test_prefix_with_only_unrelated_objects_is_refused_naming_it(
-    s3_settings: Settings, db: psycopg.Connection, store: Any, bucket: str
+    s3_settings: Settings, rows_in: RowsIn, store: Any, bucket: str
 ) -> None:
     store.put_object(Bucket=bucket, Key="export/staff.csv", Body=b"1,Ada\n")
     uri = f"s3://{bucket}/export/"
@@ -300,11 +301,11 @@ def test_prefix_with_only_unrelated_objects_is_refused_naming_it(
     with pytest.raises(SourceError, match="no object under this prefix is named after a table"):
         migrate(s3_settings, [uri])
 
-    assert NOTHING_LOADED == loaded(db)
+    assert NOTHING_LOADED == loaded(rows_in)
 
 
 def test_prefix_with_no_object_is_refused_naming_it(
-    s3_settings: Settings, db: psycopg.Connection, store: Any, bucket: str
+    s3_settings: Settings, rows_in: RowsIn, store: Any, bucket: str
 ) -> None:
     store.put_object(Bucket=bucket, Key="other/departments.csv", Body=b"1,Sales\n")
     uri = f"s3://{bucket}/export/"
@@ -312,7 +313,7 @@ def test_prefix_with_no_object_is_refused_naming_it(
     with pytest.raises(SourceError, match="no such object or prefix") as raised:
         migrate(s3_settings, [uri])
 
-    assert (uri, NOTHING_LOADED) == (raised.value.source, loaded(db))
+    assert (uri, NOTHING_LOADED) == (raised.value.source, loaded(rows_in))
 
 
 def test_empty_object_is_refused_naming_it(
@@ -327,7 +328,7 @@ def test_empty_object_is_refused_naming_it(
 
 
 def test_missing_bucket_is_refused_naming_it_and_nothing_loads(
-    s3_settings: Settings, db: psycopg.Connection
+    s3_settings: Settings, rows_in: RowsIn
 ) -> None:
     uri = f"s3://hrdata-test-absent-{secrets.token_hex(6)}/export/"
 
@@ -336,12 +337,12 @@ def test_missing_bucket_is_refused_naming_it_and_nothing_loads(
 
     assert (f"{uri}: the bucket does not exist", NOTHING_LOADED) == (
         str(raised.value),
-        loaded(db),
+        loaded(rows_in),
     )
 
 
 def test_credentials_the_store_does_not_know_are_denied_access_and_nothing_loads(
-    s3_settings: Settings, db: psycopg.Connection, store: Any, bucket: str, s3_endpoint: str
+    s3_settings: Settings, rows_in: RowsIn, store: Any, bucket: str, s3_endpoint: str
 ) -> None:
     upload_challenge(store, bucket, "export/")
     uri = f"s3://{bucket}/export/"
@@ -351,12 +352,12 @@ def test_credentials_the_store_does_not_know_are_denied_access_and_nothing_loads
 
     assert (f"{uri}: access denied: the access key is not known to the store", NOTHING_LOADED) == (
         str(raised.value),
-        loaded(db),
+        loaded(rows_in),
     )
 
 
 def test_unreachable_endpoint_is_a_source_error_naming_the_uri(
-    settings: Settings, db: psycopg.Connection, s3_endpoint: str
+    settings: Settings, rows_in: RowsIn, s3_endpoint: str
 ) -> None:
     unreachable = settings.model_copy(
         update={"s3_endpoint_url": f"http://127.0.0.1:{closed_port()}"}
@@ -366,7 +367,7 @@ def test_unreachable_endpoint_is_a_source_error_naming_the_uri(
     with pytest.raises(SourceError, match="S3 cannot be reached") as raised:
         migrate(unreachable, [uri])
 
-    assert (uri, NOTHING_LOADED) == (raised.value.source, loaded(db))
+    assert (uri, NOTHING_LOADED) == (raised.value.source, loaded(rows_in))
 
 
 def test_unreachable_endpoint_fails_within_seconds(

@@ -11,11 +11,12 @@ from psycopg import sql
 from psycopg.conninfo import make_conninfo
 from pydantic import SecretStr
 
-from conftest import CHALLENGE, count
 from hrdata.assembly import feature_table_names, init_schema
 from hrdata.dictionary import TABLES, dependency_rank
 from hrdata.ingest.migrate import migrate
 from hrdata.settings import Settings
+from tests.support.fixture_types import RowsIn
+from tests.support.paths import CHALLENGE
 
 
 def constraints(db: psycopg.Connection, table: str) -> set[str]:
@@ -89,7 +90,7 @@ def plain_role(db: psycopg.Connection) -> Iterator[str]:
 
 
 def test_a_role_without_owner_or_superuser_rights_can_migrate(
-    settings: Settings, db: psycopg.Connection, database_url: str, plain_role: str
+    settings: Settings, rows_in: RowsIn, database_url: str, plain_role: str
 ) -> None:
     url = SecretStr(make_conninfo(database_url, user=plain_role))
     plain = settings.model_copy(update={"database_url": url})
@@ -100,7 +101,7 @@ def test_a_role_without_owner_or_superuser_rights_can_migrate(
         summary["tables"]["hired_employees"]["inserted"],
         summary["tables"]["hired_employees"]["rejected"],
     )
-    assert 1930 == count(db, "hired_employees")
+    assert 1930 == rows_in("hired_employees")
 
 
 def test_bookkeeping_tables_never_share_a_name_with_a_dictionary_table() -> None:

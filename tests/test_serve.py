@@ -20,10 +20,10 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import as_role, count
 from hrdata.api.logs import JsonFormatter
 from hrdata.settings import Settings
-from servers import free_port, start_server, stop
+from tests.support.fixture_types import AsRole, RowsIn
+from tests.support.servers import free_port, start_server, stop
 
 
 @pytest.fixture
@@ -36,14 +36,14 @@ def server(
 
 
 def test_serve_takes_a_batch_over_a_real_socket(
-    server: tuple[str, Path], tokens: dict[str, str], db: psycopg.Connection
+    server: tuple[str, Path], as_role: AsRole, db: psycopg.Connection
 ) -> None:
     url, _ = server
 
     response = httpx.post(
         f"{url}/v1/tables/departments/rows",
         json={"rows": [{"id": 1, "department": "Sales"}]},
-        headers=as_role(tokens, "ingest"),
+        headers=as_role("ingest"),
     )
 
     assert (200, 1) == (response.status_code, response.json()["inserted"])
@@ -63,23 +63,23 @@ def test_serve_logs_one_json_object_per_line_with_the_request_id(server: tuple[s
 
 
 def test_api_key_never_appears_in_the_logs(
-    api: TestClient, tokens: dict[str, str], caplog: pytest.LogCaptureFixture
+    api: TestClient, tokens: dict[str, str], caplog: pytest.LogCaptureFixture, as_role: AsRole
 ) -> None:
     caplog.set_level(logging.INFO)
 
-    api.get("/v1/dictionary", headers=as_role(tokens, "admin"))
+    api.get("/v1/dictionary", headers=as_role("admin"))
 
     formatted = "\n".join(JsonFormatter().format(record) for record in caplog.records)
     assert "request" in formatted and tokens["admin"].split()[1] not in formatted
 
 
 def test_several_workers_serve_and_agree_on_an_idempotency_key(
-    settings: Settings, db: psycopg.Connection, tokens: dict[str, str], tmp_path: Path
+    settings: Settings, rows_in: RowsIn, as_role: AsRole, tmp_path: Path
 ) -> None:
     process, url, _ = start_server(settings, tmp_path, "--workers", "2")
     try:
         workers = psutil.Process(process.pid).children(recursive=True)
-        headers = {**as_role(tokens, "ingest"), "Idempotency-Key": "same-everywhere"}
+        headers = {**as_role("ingest"), "Idempotency-Key": "same-everywhere"}
         body = {"rows": [{"id": i, "department": f"D{i}"} for i in range(1, 501)]}
         with ThreadPoolExecutor(8) as pool:
             answers = list(
@@ -96,7 +96,7 @@ def test_several_workers_serve_and_agree_on_an_idempotency_key(
     assert 2 <= len(workers)
     assert [200] * 8 == [a.status_code for a in answers]
     assert 1 == len({a.json()["request_id"] for a in answers})
-    assert 500 == count(db, "departments")
+    assert 500 == rows_in("departments")
 
 
 @contextmanager

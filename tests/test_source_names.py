@@ -10,8 +10,8 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import CHALLENGE, Invoke, as_role, count
-from test_api import migrate_via_api
+from tests.support.fixture_types import AsRole, Invoke, MigrateViaApi, RowsIn
+from tests.support.paths import CHALLENGE
 
 
 @pytest.fixture
@@ -61,14 +61,14 @@ def test_a_file_named_twice_is_noted_under_the_summary(
 
 
 def test_the_same_folder_twice_through_the_api_reads_each_file_once(
-    api: TestClient, tokens: dict[str, str], db: psycopg.Connection
+    api: TestClient, migrate_via_api: MigrateViaApi, rows_in: RowsIn
 ) -> None:
-    job = migrate_via_api(api, tokens, sources=[str(CHALLENGE), str(CHALLENGE)])
+    job = migrate_via_api(api, sources=[str(CHALLENGE), str(CHALLENGE)])
 
     assert "succeeded" == job["status"], job
     assert [1] == [len(t["files"]) for t in job["result"]["tables"].values()][:1]
     assert 3 == len(job["result"]["notes"])
-    assert 1930 == count(db, "hired_employees")
+    assert 1930 == rows_in("hired_employees")
 
 
 @pytest.fixture
@@ -103,48 +103,48 @@ def test_a_fifo_named_after_a_table_in_a_folder_is_refused_not_skipped(
     )
 
 
-def test_a_table_the_file_name_contradicts_is_refused(run: Invoke, db: psycopg.Connection) -> None:
+def test_a_table_the_file_name_contradicts_is_refused(run: Invoke, rows_in: RowsIn) -> None:
     source = CHALLENGE / "departments.csv"
 
     result = run("migrate", str(source), "--table", "jobs")
 
     assert 2 == result.exit_code, result.output
     assert result.stderr.startswith(f"Error: {source}: named for table departments, not jobs")
-    assert "--force" in result.stderr and 0 == count(db, "jobs")
+    assert "--force" in result.stderr and 0 == rows_in("jobs")
 
 
 def test_force_loads_a_file_into_the_table_its_name_contradicts(
-    run: Invoke, db: psycopg.Connection
+    run: Invoke, rows_in: RowsIn
 ) -> None:
     result = run("migrate", str(CHALLENGE / "departments.csv"), "--table", "jobs", "--force")
 
     assert 0 == result.exit_code, result.output
-    assert (12, 0) == (count(db, "jobs"), count(db, "departments"))
+    assert (12, 0) == (rows_in("jobs"), rows_in("departments"))
 
 
 def test_a_file_named_for_no_table_loads_with_table_and_no_force(
-    run: Invoke, db: psycopg.Connection, tmp_path: Path
+    run: Invoke, rows_in: RowsIn, tmp_path: Path
 ) -> None:
     (tmp_path / "export-2021.csv").write_text("1,Sales\n")
 
     result = run("migrate", str(tmp_path / "export-2021.csv"), "--table", "jobs")
 
-    assert (0, 1) == (result.exit_code, count(db, "jobs")), result.output
+    assert (0, 1) == (result.exit_code, rows_in("jobs")), result.output
 
 
 def test_the_api_refuses_a_table_the_file_name_contradicts(
-    api: TestClient, tokens: dict[str, str]
+    api: TestClient, as_role: AsRole
 ) -> None:
     body = {"sources": [str(CHALLENGE / "departments.csv")], "table": "jobs"}
 
-    response = api.post("/v1/migrations", json=body, headers=as_role(tokens, "admin"))
+    response = api.post("/v1/migrations", json=body, headers=as_role("admin"))
 
     assert 422 == response.status_code
     assert '"force": true' in response.json()["error"]["message"]
 
 
 def test_the_api_names_its_own_fields_in_a_refusal_and_no_command_line_flag(
-    api: TestClient, tokens: dict[str, str]
+    api: TestClient, as_role: AsRole
 ) -> None:
     bodies = [
         {"sources": [str(CHALLENGE / "departments.csv")], "table": "jobs"},
@@ -153,7 +153,7 @@ def test_the_api_names_its_own_fields_in_a_refusal_and_no_command_line_flag(
     ]
 
     errors = [
-        api.post("/v1/migrations", json=body, headers=as_role(tokens, "admin")).json()["error"]
+        api.post("/v1/migrations", json=body, headers=as_role("admin")).json()["error"]
         for body in bodies
     ]
 
@@ -172,10 +172,10 @@ def test_the_api_names_its_own_fields_in_a_refusal_and_no_command_line_flag(
 
 
 def test_the_api_loads_it_with_force(
-    api: TestClient, tokens: dict[str, str], db: psycopg.Connection
+    api: TestClient, migrate_via_api: MigrateViaApi, rows_in: RowsIn
 ) -> None:
     job = migrate_via_api(
-        api, tokens, sources=[str(CHALLENGE / "departments.csv")], table="jobs", force=True
+        api, sources=[str(CHALLENGE / "departments.csv")], table="jobs", force=True
     )
 
-    assert ("succeeded", 12) == (job["status"], count(db, "jobs"))
+    assert ("succeeded", 12) == (job["status"], rows_in("jobs"))

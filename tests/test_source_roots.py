@@ -4,7 +4,6 @@ anything else is refused with 403 before the file is even looked at. The CLI rea
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,6 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from conftest import Invoke, as_role, count
 from hrdata.api.app import create_app
 from hrdata.errors import SourceError, SourceOutsideRoots, http_status
 from hrdata.ingest.loader import RejectLimit
@@ -23,6 +21,7 @@ from hrdata.ingest.roots import SourceRoots
 from hrdata.ingest.sources import resolve
 from hrdata.jobs import get_job, start_migration
 from hrdata.settings import Settings
+from tests.support.fixture_types import AsRole, FinishedJob, Invoke, RowsIn
 
 S3_ROOT = "s3://inbox/allowed/"
 
@@ -54,62 +53,62 @@ def api(confined: Settings, db: psycopg.Connection) -> Iterator[TestClient]:
         yield client
 
 
-def post_migration(api: TestClient, tokens: dict[str, str], *sources: str) -> tuple[int, str, str]:
-    response = api.post(
-        "/v1/migrations", json={"sources": list(sources)}, headers=as_role(tokens, "admin")
-    )
+def post_migration(api: TestClient, as_role: AsRole, *sources: str) -> tuple[int, str, str]:
+    response = api.post("/v1/migrations", json={"sources": list(sources)}, headers=as_role("admin"))
     error = response.json().get("error", {})
     return response.status_code, error.get("type", ""), error.get("message", "")
 
 
 def test_a_file_outside_the_roots_is_refused_with_403_naming_the_rule(
-    api: TestClient, tokens: dict[str, str]
+    api: TestClient, as_role: AsRole
 ) -> None:
-    status, kind, message = post_migration(api, tokens, "/etc/passwd")
+    status, kind, message = post_migration(api, as_role, "/etc/passwd")
 
     assert (403, "source_outside_roots") == (status, kind)
     assert "HRDATA_SOURCE_ROOTS" in message
 
 
 def test_a_relative_path_that_climbs_out_of_a_root_is_refused(
-    api: TestClient, tokens: dict[str, str], tree: Path, monkeypatch: pytest.MonkeyPatch
+    api: TestClient, as_role: AsRole, tree: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tree / "data")
     climb = os.path.relpath("/etc/hostname")
 
-    assert (403, "source_outside_roots") == post_migration(api, tokens, climb)[:2]
+    assert (403, "source_outside_roots") == post_migration(api, as_role, climb)[:2]
 
 
 def test_dot_dot_after_a_root_is_resolved_before_the_check(
-    api: TestClient, tokens: dict[str, str], tree: Path
+    api: TestClient, as_role: AsRole, tree: Path
 ) -> None:
     spec = f"{tree}/data/../secret/departments.csv"
 
-    assert (403, "source_outside_roots") == post_migration(api, tokens, spec)[:2]
+    assert (403, "source_outside_roots") == post_migration(api, as_role, spec)[:2]
 
 
 @pytest.mark.parametrize("inside", ["outside", "outside/departments.csv", "jobs.csv"])
 def test_a_symlink_inside_a_root_pointing_outside_is_refused(
-    api: TestClient, tokens: dict[str, str], tree: Path, inside: str
+    api: TestClient, as_role: AsRole, tree: Path, inside: str
 ) -> None:
-    assert (403, "source_outside_roots") == post_migration(api, tokens, f"{tree}/data/{inside}")[:2]
+    assert (403, "source_outside_roots") == post_migration(api, as_role, f"{tree}/data/{inside}")[
+        :2
+    ]
 
 
 def test_a_folder_inside_a_root_holding_a_symlink_to_outside_is_refused(
-    api: TestClient, tokens: dict[str, str], tree: Path
+    api: TestClient, as_role: AsRole, tree: Path
 ) -> None:
-    status, kind, message = post_migration(api, tokens, f"{tree}/data/sneaky")
+    status, kind, message = post_migration(api, as_role, f"{tree}/data/sneaky")
 
     assert (403, "source_outside_roots") == (status, kind)
     assert "sneaky/departments.csv" in message
 
 
 def test_a_sibling_folder_sharing_the_roots_prefix_is_refused(
-    api: TestClient, tokens: dict[str, str], tree: Path
+    api: TestClient, as_role: AsRole, tree: Path
 ) -> None:
     spec = f"{tree}/data-evil/departments.csv"
 
-    assert (403, "source_outside_roots") == post_migration(api, tokens, spec)[:2]
+    assert (403, "source_outside_roots") == post_migration(api, as_role, spec)[:2]
 
 
 @pytest.mark.parametrize(
@@ -123,72 +122,72 @@ def test_a_sibling_folder_sharing_the_roots_prefix_is_refused(
     ],
 )
 def test_an_s3_uri_outside_the_s3_roots_is_refused(
-    api: TestClient, tokens: dict[str, str], uri: str
+    api: TestClient, as_role: AsRole, uri: str
 ) -> None:
-    assert (403, "source_outside_roots") == post_migration(api, tokens, uri)[:2]
+    assert (403, "source_outside_roots") == post_migration(api, as_role, uri)[:2]
 
 
 def test_a_missing_file_outside_the_roots_gets_the_same_answer_as_an_existing_one(
-    api: TestClient, tokens: dict[str, str]
+    api: TestClient, as_role: AsRole
 ) -> None:
     """The check comes before the file is looked at, so the API cannot probe for files."""
-    existing = post_migration(api, tokens, "/etc/passwd")
-    missing = post_migration(api, tokens, "/etc/no-such-file-here")
+    existing = post_migration(api, as_role, "/etc/passwd")
+    missing = post_migration(api, as_role, "/etc/no-such-file-here")
 
     assert (existing[0], existing[1]) == (missing[0], missing[1])
 
 
 def test_a_refused_source_leaves_no_job_and_no_reject_to_read(
-    api: TestClient, tokens: dict[str, str], db: psycopg.Connection
+    api: TestClient, as_role: AsRole, rows_in: RowsIn
 ) -> None:
-    post_migration(api, tokens, "/etc/passwd")
+    post_migration(api, as_role, "/etc/passwd")
 
-    page = api.get("/v1/rejects", params={"source": "/etc/passwd"}, headers=as_role(tokens, "read"))
+    page = api.get("/v1/rejects", params={"source": "/etc/passwd"}, headers=as_role("read"))
 
-    assert (200, [], 0) == (page.status_code, page.json()["rejects"], count(db, "background_jobs"))
+    assert (200, [], 0) == (page.status_code, page.json()["rejects"], rows_in("background_jobs"))
 
 
 def test_a_file_inside_a_root_is_migrated_through_the_api(
-    api: TestClient, tokens: dict[str, str], tree: Path, db: psycopg.Connection
+    api: TestClient,
+    as_role: AsRole,
+    tree: Path,
+    db: psycopg.Connection,
+    rows_in: RowsIn,
+    finished_job: FinishedJob,
 ) -> None:
     started = api.post(
         "/v1/migrations",
         json={"sources": [f"{tree}/data/inner/departments.csv"]},
-        headers=as_role(tokens, "admin"),
+        headers=as_role("admin"),
     )
     assert 202 == started.status_code, started.text
     job_id = started.json()["job_id"]
-    deadline = time.monotonic() + 30
-    while get_job(db, job_id).status == "running" and time.monotonic() < deadline:
-        time.sleep(0.05)
+    job = finished_job(lambda: get_job(db, job_id), seconds=30)
 
-    assert ("succeeded", 1) == (get_job(db, job_id).status, count(db, "departments"))
+    assert ("succeeded", 1) == (job.status, rows_in("departments"))
 
 
 def test_a_migration_job_checks_the_roots_itself(
-    confined: Settings, db: psycopg.Connection
+    confined: Settings, db: psycopg.Connection, rows_in: RowsIn, finished_job: FinishedJob
 ) -> None:
     """The job resolves its sources again when it runs; it applies the same roots then."""
     roots = SourceRoots.from_settings(confined)
     job_id = start_migration(db, confined, ["/etc/passwd"], None, RejectLimit(), {}, roots=roots)
-    deadline = time.monotonic() + 30
-    while get_job(db, job_id).status == "running" and time.monotonic() < deadline:
-        time.sleep(0.05)
-    job = get_job(db, job_id)
+    job = finished_job(lambda: get_job(db, job_id), seconds=30)
 
-    assert ("failed", 0) == (job.status, count(db, "rejected_rows"))
+    assert ("failed", 0) == (job.status, rows_in("rejected_rows"))
     assert job.error is not None
     assert "HRDATA_SOURCE_ROOTS" in job.error
 
 
 def test_the_cli_still_reads_a_path_outside_the_roots(
-    run: Invoke, tree: Path, db: psycopg.Connection
+    run: Invoke, tree: Path, rows_in: RowsIn
 ) -> None:
     result = run(
         "migrate", str(tree / "secret" / "departments.csv"), HRDATA_SOURCE_ROOTS=str(tree / "data")
     )
 
-    assert (0, 1) == (result.exit_code, count(db, "departments")), result.output
+    assert (0, 1) == (result.exit_code, rows_in("departments")), result.output
 
 
 def test_roots_may_be_empty_and_then_the_api_reads_no_source(

@@ -3,7 +3,6 @@ process's memory."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,10 +11,11 @@ import httpx
 import psycopg
 import pytest
 
-from conftest import CHALLENGE, as_role, count
 from hrdata.auth import create_key, revoke_key
 from hrdata.settings import Settings
-from servers import start_server, stop
+from tests.support.fixture_types import AsRole, FinishedJob, RowsIn
+from tests.support.paths import CHALLENGE
+from tests.support.servers import start_server, stop
 
 
 @pytest.fixture
@@ -27,9 +27,9 @@ def services(settings: Settings, db: psycopg.Connection, tmp_path: Path) -> Iter
 
 
 def test_one_idempotency_key_sent_to_both_at_once_inserts_once(
-    services: list[str], tokens: dict[str, str], db: psycopg.Connection
+    services: list[str], as_role: AsRole, rows_in: RowsIn
 ) -> None:
-    headers = {**as_role(tokens, "ingest"), "Idempotency-Key": "both-services"}
+    headers = {**as_role("ingest"), "Idempotency-Key": "both-services"}
     body = {"rows": [{"id": i, "department": f"D{i}"} for i in range(1, 1001)]}
 
     with ThreadPoolExecutor(8) as pool:
@@ -44,24 +44,21 @@ def test_one_idempotency_key_sent_to_both_at_once_inserts_once(
 
     assert [200] * 8 == [a.status_code for a in answers]
     assert {1000} == {a.json()["inserted"] for a in answers}
-    assert 1000 == count(db, "departments")
+    assert 1000 == rows_in("departments")
 
 
 def test_a_job_started_on_one_is_followed_on_the_other(
-    services: list[str], tokens: dict[str, str], db: psycopg.Connection
+    services: list[str], as_role: AsRole, db: psycopg.Connection, finished_job: FinishedJob
 ) -> None:
     started = httpx.post(
         f"{services[0]}/v1/migrations",
         json={"sources": [str(CHALLENGE)]},
-        headers=as_role(tokens, "admin"),
+        headers=as_role("admin"),
     )
     assert 202 == started.status_code, started.text
     job = f"{services[1]}/v1/migrations/{started.json()['job_id']}"
 
-    deadline = time.monotonic() + 60
-    while (answer := httpx.get(job, headers=as_role(tokens, "read")).json())["status"] == "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    answer = finished_job(lambda: dict(httpx.get(job, headers=as_role("read")).json()))
 
     assert "succeeded" == answer["status"]
     assert 1930 == answer["result"]["tables"]["hired_employees"]["inserted"]
@@ -80,7 +77,7 @@ def test_a_key_revoked_through_one_is_refused_by_the_other_at_once(
 
 
 def test_the_metrics_agree_on_both_while_one_takes_rows(
-    services: list[str], tokens: dict[str, str], db: psycopg.Connection
+    services: list[str], as_role: AsRole, db: psycopg.Connection
 ) -> None:
     db.execute("INSERT INTO departments VALUES (1, 'Sales')")
     db.execute("INSERT INTO jobs VALUES (1, 'Clerk')")
@@ -98,10 +95,10 @@ def test_the_metrics_agree_on_both_while_one_takes_rows(
     posted = httpx.post(
         f"{services[0]}/v1/tables/hired_employees/rows",
         json={"rows": rows},
-        headers=as_role(tokens, "ingest"),
+        headers=as_role("ingest"),
     )
     answers = [
-        httpx.get(f"{u}/v1/metrics/hires-by-quarter", headers=as_role(tokens, "read")).json()
+        httpx.get(f"{u}/v1/metrics/hires-by-quarter", headers=as_role("read")).json()
         for u in services
     ]
 

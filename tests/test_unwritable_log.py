@@ -11,10 +11,10 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import Invoke, as_role, count
 from hrdata.api.app import create_app
 from hrdata.ingest.migrate import migrate
 from hrdata.settings import Settings
+from tests.support.fixture_types import AsRole, Invoke, RowsIn
 
 NO_LOG = "/proc/nolog"  # its parent exists, but no folder can be created there
 ROWS = {"rows": [{"id": 1, "department": "Sales"}, {"id": 2, "department": " "}]}
@@ -38,35 +38,31 @@ def departments(tmp_path: Path) -> Path:
 
 
 def test_a_batch_whose_log_cannot_be_written_answers_200_with_a_warning(
-    broken_api: TestClient, tokens: dict[str, str], db: psycopg.Connection
+    broken_api: TestClient, as_role: AsRole, rows_in: RowsIn
 ) -> None:
-    response = broken_api.post(
-        "/v1/tables/departments/rows", json=ROWS, headers=as_role(tokens, "ingest")
-    )
+    response = broken_api.post("/v1/tables/departments/rows", json=ROWS, headers=as_role("ingest"))
 
     body = response.json()
     assert (200, 1, 1) == (response.status_code, body["inserted"], len(body["rejected"]))
     assert 1 == len(body["warnings"]) and NO_LOG in body["warnings"][0]
-    assert (1, 1) == (count(db, "departments"), count(db, "rejected_rows"))
+    assert (1, 1) == (rows_in("departments"), rows_in("rejected_rows"))
 
 
-def test_a_batch_whose_log_is_written_has_no_warnings(
-    api: TestClient, tokens: dict[str, str]
-) -> None:
-    response = api.post("/v1/tables/departments/rows", json=ROWS, headers=as_role(tokens, "ingest"))
+def test_a_batch_whose_log_is_written_has_no_warnings(api: TestClient, as_role: AsRole) -> None:
+    response = api.post("/v1/tables/departments/rows", json=ROWS, headers=as_role("ingest"))
 
     assert [] == response.json()["warnings"]
 
 
 def test_the_log_of_such_a_batch_is_published_by_the_next_migration(
     broken_api: TestClient,
-    tokens: dict[str, str],
+    as_role: AsRole,
     settings: Settings,
     db: psycopg.Connection,
     tmp_path: Path,
 ) -> None:
     request_id = broken_api.post(
-        "/v1/tables/departments/rows", json=ROWS, headers=as_role(tokens, "ingest")
+        "/v1/tables/departments/rows", json=ROWS, headers=as_role("ingest")
     ).json()["request_id"]
 
     migrate(settings, [str(departments(tmp_path))])
@@ -79,23 +75,23 @@ def test_the_log_of_such_a_batch_is_published_by_the_next_migration(
 def test_the_log_of_such_a_batch_is_published_by_the_next_batch_whose_log_is_written(
     broken_api: TestClient,
     api: TestClient,
-    tokens: dict[str, str],
+    as_role: AsRole,
     settings: Settings,
-    db: psycopg.Connection,
+    rows_in: RowsIn,
 ) -> None:
     request_id = broken_api.post(
-        "/v1/tables/departments/rows", json=ROWS, headers=as_role(tokens, "ingest")
+        "/v1/tables/departments/rows", json=ROWS, headers=as_role("ingest")
     ).json()["request_id"]
 
-    api.post("/v1/tables/departments/rows", json=ROWS, headers=as_role(tokens, "ingest"))
+    api.post("/v1/tables/departments/rows", json=ROWS, headers=as_role("ingest"))
 
     log = settings.home / "logs" / "rejects" / "api" / f"{request_id}-departments.jsonl"
     assert log.is_file()
-    assert 0 == count(db, "pending_reject_logs")
+    assert 0 == rows_in("pending_reject_logs")
 
 
 def test_a_migration_whose_log_cannot_be_written_exits_0_with_one_warning_line(
-    run: Invoke, db: psycopg.Connection, tmp_path: Path
+    run: Invoke, db: psycopg.Connection, tmp_path: Path, rows_in: RowsIn
 ) -> None:
     result = run("migrate", str(departments(tmp_path)), HRDATA_LOG_URI=NO_LOG)
 
@@ -104,7 +100,7 @@ def test_a_migration_whose_log_cannot_be_written_exits_0_with_one_warning_line(
     assert "Traceback" not in result.output
     assert 1 == len(warnings) and NO_LOG in warnings[0], result.stderr
     assert [("succeeded",)] == db.execute("SELECT status FROM load_runs").fetchall()
-    assert 1 == count(db, "departments")
+    assert 1 == rows_in("departments")
 
 
 def test_a_migration_summary_lists_the_warning(

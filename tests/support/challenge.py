@@ -7,8 +7,8 @@ import csv
 from collections import Counter
 from datetime import datetime
 
-from conftest import CHALLENGE
 from hrdata.metrics.queries import DepartmentRow, QuarterRow
+from tests.support.paths import CHALLENGE
 
 
 def read(name: str) -> list[list[str]]:
