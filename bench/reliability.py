@@ -1,6 +1,6 @@
 """Reliability benchmark: hrdata under faults, kills and hostile requests, with every row counted.
 
-tests/test_load.py, test_faults.py, test_crash.py and test_hostile.py check each behaviour on
+tests/test_load.py, test_faults.py, test_crash.py and api/test_hostile.py check each behaviour on
 every run of the suite, small and one at a time. This script runs the same faults at a larger
 scale, in one run, and records the figures in docs/reliability.md:
 
@@ -1231,7 +1231,7 @@ def document(results: Results, args: argparse.Namespace, url: str) -> str:
         "The test suite (`make test`) checks each of these behaviours on every run, small and "
         "one at a time: `tests/test_load.py` (clients with lost answers and idempotent retries), "
         "`tests/test_faults.py` (a database that goes away and comes back), "
-        "`tests/test_crash.py` (a migration killed at any point) and `tests/test_hostile.py` "
+        "`tests/test_crash.py` (a migration killed at any point) and `tests/api/test_hostile.py` "
         "(huge, deep and crafted requests). This benchmark runs the same faults together, "
         "longer and on more data, and records what happened: every request, every fault "
         "injected, and the rows expected against the rows found. Any row missing or extra, any "

@@ -19,8 +19,7 @@ import pytest
 import yaml
 
 from hrdata.settings import Settings
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.paths import ROOT
 
 
 def dockerfile() -> list[tuple[str, str]]:

@@ -3,9 +3,8 @@ rows of the benchmark tables as they stand, and its arithmetic is redone from th
 
 from __future__ import annotations
 
-from pathlib import Path
+from tests.support.paths import DOCS
 
-DOCS = Path(__file__).resolve().parents[1] / "docs"
 Rows = dict[str, list[list[str]]]
 
 

@@ -4,7 +4,6 @@ the code's."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from hrdata import errors
 from hrdata.errors import (
@@ -16,8 +15,7 @@ from hrdata.errors import (
     http_status,
     listed_as,
 )
-
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+from tests.support.paths import DOCS
 
 
 def every_error(root: type[HrdataError] = HrdataError) -> list[type[HrdataError]]:

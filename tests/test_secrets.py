@@ -5,14 +5,12 @@ from __future__ import annotations
 import logging
 import re
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from hrdata.api.logs import JsonFormatter
 from hrdata.redact import redact
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.paths import ROOT
 
 # Tests that need a password in a URL use this one; anything else in that place is a finding.
 FAKE_PASSWORD = "not-the-password"

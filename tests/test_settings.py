@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from hrdata.settings import Settings, load_settings
+from tests.support.paths import DOCS
 
 
 @pytest.fixture(autouse=True)
@@ -64,7 +65,7 @@ def test_database_url_is_hidden_when_printed(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_every_setting_is_documented() -> None:
-    documented = (Path(__file__).resolve().parents[1] / "docs" / "configuration.md").read_text()
+    documented = (DOCS / "configuration.md").read_text()
 
     assert [] == [
         name for name in Settings.model_fields if f"`HRDATA_{name.upper()}`" not in documented

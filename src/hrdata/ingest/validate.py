@@ -70,7 +70,7 @@ def _as_text(ids: Ids) -> frozenset[str] | _DecimalView:
 
 
 # The common form of a valid line. Every line it matches, the converters accept with the
-# same values (tests/test_validate.py checks this on random lines); anything unusual (quotes,
+# same values (tests/ingest/test_validate.py checks this on random lines); anything unusual (quotes,
 # offsets, 10-digit ids, 29 February, backslashes...) simply takes the full check.
 def fast_pattern(table: Table) -> re.Pattern[str]:
     """A pattern matching the common form of a valid line of `table`, one group per column."""

@@ -17,7 +17,7 @@ from hrdata.ingest.loader import RejectLimit
 from hrdata.ingest.migrate import migrate
 from hrdata.settings import Settings
 from tests.support.fixture_types import RowsIn
-from tests.support.paths import CHALLENGE
+from tests.support.paths import CHALLENGE, ROOT
 
 
 def write(folder: Path, name: str, text: str) -> Path:
@@ -72,7 +72,7 @@ def test_original_export_loads_with_the_independently_counted_rows(
 
 
 def test_original_export_matches_the_shared_copy() -> None:
-    shared = Path(__file__).resolve().parents[2] / "shared" / "data" / "challenge"
+    shared = ROOT.parent / "shared" / "data" / "challenge"
     if not shared.exists():
         pytest.skip("../shared is not beside this checkout")
     for name in ("departments.csv", "jobs.csv", "hired_employees.csv"):

@@ -12,9 +12,7 @@ import pytest
 from hrdata.cli import cli
 from hrdata.errors import EXIT_OVER_REJECT_LIMIT
 from tests.support.fixture_types import Invoke
-from tests.support.paths import CHALLENGE
-
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+from tests.support.paths import CHALLENGE, DOCS
 
 
 def commands(group: click.Group) -> list[click.Command]:
