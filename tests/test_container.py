@@ -159,6 +159,7 @@ def test_the_secrets_folder_is_never_committed() -> None:
     assert "secrets" in docker_ignored
 
 
+@pytest.mark.slow
 def test_make_secrets_writes_private_files_that_agree_with_each_other(tmp_path: Path) -> None:
     make_secrets(tmp_path).check_returncode()
     make_secrets(tmp_path).check_returncode()  # keeps what exists
@@ -236,6 +237,7 @@ def mounted_secrets(tmp_path: Path, run_secrets: Path) -> Path:
     return run_secrets
 
 
+@pytest.mark.slow
 @needs_root
 def test_the_api_container_user_reads_its_settings_from_the_files_make_secrets_writes(
     mounted_secrets: Path,

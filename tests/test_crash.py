@@ -18,6 +18,9 @@ import pytest
 from hrdata.settings import Settings
 from tests.support.fixture_types import RowsIn
 
+# Every test kills and reruns real migrations: seconds each.
+pytestmark = pytest.mark.slow
+
 ROWS = 200_000
 BAD_EVERY = 50  # every 50th employee has an empty name
 

@@ -136,6 +136,7 @@ def wait_until_ready(base: str) -> None:
 CLIENT_TIMEOUT = 5.0
 
 
+@pytest.mark.slow
 def test_while_the_database_is_down_requests_get_503_with_retry_after_without_waiting_for_it(
     stack: Stack,
 ) -> None:
@@ -162,6 +163,7 @@ def test_while_the_database_is_down_requests_get_503_with_retry_after_without_wa
     assert 200 == alive.status_code
 
 
+@pytest.mark.slow
 def test_once_the_database_is_back_the_service_serves_again_without_a_restart(
     stack: Stack,
 ) -> None:
@@ -186,6 +188,7 @@ def test_once_the_database_is_back_the_service_serves_again_without_a_restart(
     assert None is stack.process.poll()
 
 
+@pytest.mark.slow
 def test_a_batch_cut_off_by_a_database_restart_is_all_or_nothing_and_its_retry_inserts_once(
     stack: Stack,
 ) -> None:
@@ -236,6 +239,7 @@ def wait_for_a_waiting_insert(conn: psycopg.Connection) -> None:
         time.sleep(0.05)
 
 
+@pytest.mark.slow
 def test_sigterm_lets_a_request_in_flight_finish(stack: Stack) -> None:
     answers: list[httpx.Response] = []
     with psycopg.connect(stack.url) as holder:
@@ -263,6 +267,7 @@ def test_sigterm_lets_a_request_in_flight_finish(stack: Stack) -> None:
     assert 100 == stack.rows()
 
 
+@pytest.mark.slow
 def test_a_job_whose_process_died_reads_as_interrupted_on_another(
     settings: Settings, db: psycopg.Connection, as_role: AsRole, tmp_path: Path
 ) -> None:

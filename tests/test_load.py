@@ -19,6 +19,9 @@ from hrdata.settings import Settings
 from tests.support.fixture_types import AsRole
 from tests.support.servers import start_server, stop
 
+# Clients post against a real server for a bounded time: seconds.
+pytestmark = pytest.mark.slow
+
 CLIENTS = 8
 SECONDS = 4.0
 ROWS_PER_BATCH = 200

@@ -17,6 +17,9 @@ from tests.support.fixture_types import AsRole, FinishedJob, RowsIn
 from tests.support.paths import CHALLENGE
 from tests.support.servers import start_server, stop
 
+# Every test runs two real `hrdata serve` processes: seconds each.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def services(settings: Settings, db: psycopg.Connection, tmp_path: Path) -> Iterator[list[str]]:

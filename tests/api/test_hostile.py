@@ -34,6 +34,7 @@ def server(settings: Settings, db: psycopg.Connection, tmp_path: Path) -> Iterat
     stop(process)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", POST_ROUTES)
 def test_a_50_mb_body_is_refused_with_413_before_it_is_read(
     server: str, as_role: AsRole, path: str
@@ -48,6 +49,7 @@ def test_a_50_mb_body_is_refused_with_413_before_it_is_read(
     assert (413, "payload_too_large") == (response.status_code, response.json()["error"]["type"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", POST_ROUTES)
 def test_a_50_mb_body_streamed_without_a_length_is_cut_off_with_413(
     server: str, as_role: AsRole, path: str
@@ -178,6 +180,7 @@ def test_every_error_body_is_json_of_one_shape(api: TestClient, as_role: AsRole)
         assert {"type", "message"} <= set(body["error"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "head",
     [

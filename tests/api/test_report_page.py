@@ -17,6 +17,9 @@ from tests.support.challenge import expected_above_mean, expected_quarters
 from tests.support.paths import CHALLENGE
 from tests.support.servers import start_server, stop
 
+# Every test drives a real server in headless Chromium: seconds each.
+pytestmark = pytest.mark.slow
+
 CHROMIUM = shutil.which("chromium")
 # Chromium as root needs --no-sandbox; the rest keep it off this machine's closed network.
 CHROMIUM_ARGS = [

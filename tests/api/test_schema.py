@@ -95,6 +95,7 @@ def loads_nothing(case: schemathesis.Case) -> bool:
     )
 
 
+@pytest.mark.slow
 @schema.exclude(**MIGRATIONS).parametrize()
 @bounded
 def test_admin_gets_no_server_error_and_answers_that_match_the_schema(

@@ -35,6 +35,7 @@ def server(
     stop(process)
 
 
+@pytest.mark.slow
 def test_serve_takes_a_batch_over_a_real_socket(
     server: tuple[str, Path], as_role: AsRole, db: psycopg.Connection
 ) -> None:
@@ -49,6 +50,7 @@ def test_serve_takes_a_batch_over_a_real_socket(
     assert (200, 1) == (response.status_code, response.json()["inserted"])
 
 
+@pytest.mark.slow
 def test_serve_logs_one_json_object_per_line_with_the_request_id(server: tuple[str, Path]) -> None:
     url, log = server
 
@@ -73,6 +75,7 @@ def test_api_key_never_appears_in_the_logs(
     assert "request" in formatted and tokens["admin"].split()[1] not in formatted
 
 
+@pytest.mark.slow
 def test_several_workers_serve_and_agree_on_an_idempotency_key(
     settings: Settings, rows_in: RowsIn, as_role: AsRole, tmp_path: Path
 ) -> None:
@@ -132,6 +135,7 @@ def first_line(process: subprocess.Popen[str], seconds: float = 60) -> str:
             return reading.result()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_serve_prints_one_line_with_its_urls_and_the_key_command_once_it_listens(
     settings: Settings, db: psycopg.Connection, tmp_path: Path, workers: str
@@ -154,6 +158,7 @@ def test_serve_prints_one_line_with_its_urls_and_the_key_command_once_it_listens
     assert "" == rest
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop_with", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_serve_on_the_embedded_database_stops_it_when_stopped(
     tmp_path: Path, stop_with: signal.Signals
@@ -180,6 +185,7 @@ def test_serve_on_the_embedded_database_stops_it_when_stopped(
     assert not postmaster.is_running() or postmaster.status() == psutil.STATUS_ZOMBIE
 
 
+@pytest.mark.slow
 def test_db_stop_prints_no_warning_where_xdg_runtime_dir_is_unset(tmp_path: Path) -> None:
     environment = {
         k: v for k, v in os.environ.items() if not k.startswith(("HRDATA_", "XDG_RUNTIME_DIR"))

@@ -143,6 +143,7 @@ def test_files_read_back_identically_with_the_apache_avro_reader(
     assert UTC.utcoffset(None) == read["hired_employees"][0][2].utcoffset()
 
 
+@pytest.mark.slow
 def test_backup_is_one_consistent_snapshot_while_writes_go_on(
     settings: Settings, db: psycopg.Connection, database_url: str
 ) -> None:
@@ -322,6 +323,7 @@ def test_a_set_without_manifest_is_not_listed(settings: Settings, loaded: dict[s
     assert [] == list_backups(settings)
 
 
+@pytest.mark.slow
 def test_prune_keeps_the_newest_sets(settings: Settings, loaded: dict[str, Any]) -> None:
     ids = []
     for _ in range(3):
@@ -333,6 +335,7 @@ def test_prune_keeps_the_newest_sets(settings: Settings, loaded: dict[str, Any])
     assert (ids[:2], [ids[2]]) == (deleted, [m.backup_id for m in list_backups(settings)])
 
 
+@pytest.mark.slow
 def test_restore_killed_midway_leaves_the_table_as_it_was(
     settings: Settings, db: psycopg.Connection, rows_in: RowsIn
 ) -> None:

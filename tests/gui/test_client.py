@@ -79,6 +79,7 @@ def departments_csv(path: Path, rows: int) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_upload_sends_2500_rows_in_batches_of_1000_1000_and_500(
     server: str, admin_key: str, rows_in: RowsIn, tmp_path: Path
 ) -> None:
@@ -98,6 +99,7 @@ def test_upload_sends_2500_rows_in_batches_of_1000_1000_and_500(
     )
 
 
+@pytest.mark.slow
 def test_rejects_name_their_file_line_across_a_header_blank_lines_and_batches(
     client: ApiClient, rows_in: RowsIn, tmp_path: Path
 ) -> None:
@@ -122,6 +124,7 @@ def test_rejects_name_their_file_line_across_a_header_blank_lines_and_batches(
     assert (3, 2) == (result.batches_total, rows_in("departments"))
 
 
+@pytest.mark.slow
 def test_rejects_of_the_original_export_are_the_lines_with_empty_fields(
     client: ApiClient, rows_in: RowsIn, parents: None, tmp_path: Path
 ) -> None:
@@ -144,6 +147,7 @@ def test_rejects_of_the_original_export_are_the_lines_with_empty_fields(
     assert len(lines) - len(expected) == rows_in("hired_employees") == result.inserted
 
 
+@pytest.mark.slow
 def test_resume_after_a_lost_answer_sends_no_acknowledged_batch_again_and_inserts_once(
     server: str, admin_key: str, rows_in: RowsIn, tmp_path: Path
 ) -> None:
@@ -169,6 +173,7 @@ def test_resume_after_a_lost_answer_sends_no_acknowledged_batch_again_and_insert
     assert (2500, 2500) == (rows_in("departments"), result.inserted)
 
 
+@pytest.mark.slow
 def test_cancel_stops_between_batches_and_resume_sends_the_rest(
     client: ApiClient, rows_in: RowsIn, tmp_path: Path
 ) -> None:
@@ -194,6 +199,7 @@ def test_cancel_stops_between_batches_and_resume_sends_the_rest(
     )
 
 
+@pytest.mark.slow
 def test_finished_upload_leaves_no_journal(client: ApiClient, tmp_path: Path) -> None:
     """Nothing is left to resume once every batch was acknowledged."""
     source = departments_csv(tmp_path / "departments.csv", 10)
@@ -204,6 +210,7 @@ def test_finished_upload_leaves_no_journal(client: ApiClient, tmp_path: Path) ->
     assert (None, []) == (upload.pending(), list((tmp_path / "j").iterdir()))
 
 
+@pytest.mark.slow
 def test_wrong_key_is_a_readable_401(server: str, db: psycopg.Connection) -> None:
     """A key the server does not know: the API's message and the status, no traceback."""
     with ApiClient(server, "hrd_0123456789ab_" + "x" * 43) as client, pytest.raises(ApiError) as e:
@@ -222,6 +229,7 @@ def test_server_down_is_cannot_reach(admin_key: str) -> None:
     assert f"cannot reach {url}: connection refused (is `hrdata serve` running?)" == e.value.message
 
 
+@pytest.mark.slow
 def test_read_key_posting_rows_is_a_readable_403(
     server: str, db: psycopg.Connection, tmp_path: Path
 ) -> None:
@@ -237,6 +245,7 @@ def test_read_key_posting_rows_is_a_readable_403(
     )
 
 
+@pytest.mark.slow
 def test_invalid_year_is_a_readable_422(client: ApiClient) -> None:
     """The API's validation details name the parameter and what is wrong with it."""
     with pytest.raises(ApiError) as e:
@@ -283,6 +292,7 @@ def test_error_status_without_a_json_body_names_the_status(tmp_path: Path) -> No
     assert ("the server answered 502 Bad Gateway", 502) == (e.value.message, e.value.status)
 
 
+@pytest.mark.slow
 def test_migration_job_is_followed_to_its_summary(client: ApiClient, rows_in: RowsIn) -> None:
     """A migration of the export's folder, started and polled through the API."""
     updates: list[str] = []
@@ -299,6 +309,7 @@ def test_migration_job_is_followed_to_its_summary(client: ApiClient, rows_in: Ro
     }
 
 
+@pytest.mark.slow
 def test_backup_is_listed_with_its_rows_and_verifies(
     client: ApiClient, db: psycopg.Connection, parents: None
 ) -> None:
@@ -315,6 +326,7 @@ def test_backup_is_listed_with_its_rows_and_verifies(
     assert (195, "succeeded") == (listed[backup_id].rows, verified.status)
 
 
+@pytest.mark.slow
 def test_a_broken_backup_is_listed_with_why_beside_the_good_one(
     client: ApiClient, settings: Settings, db: psycopg.Connection
 ) -> None:
@@ -329,6 +341,7 @@ def test_a_broken_backup_is_listed_with_why_beside_the_good_one(
     assert "manifest.json is unreadable" in (listed[bad.result["backup_id"]] or "")
 
 
+@pytest.mark.slow
 def test_restore_puts_back_the_rows_of_the_chosen_backup(
     client: ApiClient, rows_in: RowsIn, parents: None
 ) -> None:
@@ -342,6 +355,7 @@ def test_restore_puts_back_the_rows_of_the_chosen_backup(
     assert (185, "succeeded", 183) == (rows_before, job.status, rows_in("jobs"))
 
 
+@pytest.mark.slow
 def test_metrics_are_those_of_the_original_export(
     client: ApiClient, settings: Settings, db: psycopg.Connection
 ) -> None:
@@ -360,6 +374,7 @@ def test_metrics_are_those_of_the_original_export(
     assert expected_mean() == pytest.approx(above.mean)
 
 
+@pytest.mark.slow
 def test_metrics_export_as_csv_with_a_header_row(
     client: ApiClient, settings: Settings, db: psycopg.Connection
 ) -> None:
@@ -377,6 +392,7 @@ def test_metrics_export_as_csv_with_a_header_row(
     ] == above
 
 
+@pytest.mark.slow
 def test_metrics_export_saves_cells_that_start_a_formula_neutralised(
     client: ApiClient, db: psycopg.Connection, tmp_path: Path
 ) -> None:

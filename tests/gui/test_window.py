@@ -41,6 +41,9 @@ from tests.support.fixture_types import Invoke, RowsIn
 from tests.support.paths import CHALLENGE
 from tests.support.servers import start_server, stop
 
+# Every test drives the window on Xvfb against a real server: seconds each.
+pytestmark = pytest.mark.slow
+
 MISSING = "{} is missing: run scripts/system-packages (as root or with sudo; `make test` does)"
 
 

@@ -494,6 +494,7 @@ def test_pdf_replaces_characters_its_font_lacks_instead_of_failing() -> None:
     assert "?? Lab ?" in text
 
 
+@pytest.mark.slow
 def test_pdf_repeats_the_quarters_table_heading_on_every_page() -> None:
     many = [QuarterRow(1, "Accounting", n, f"Job {n:03}", 1, 0, 0, 0) for n in range(300)]
     pages = pdf_text(report(departments=[(1, "Accounting", 300)], quarters=many))
@@ -698,6 +699,7 @@ def test_subtotals_and_totals_on_the_export_add_up_the_independent_counts(
     assert len(expected) == sum(len(seen.rows[f"jobs-{key}"]) for key in by_department)
 
 
+@pytest.mark.slow
 def test_pdf_on_the_export_ends_with_the_appendix_totals_row(
     db: psycopg.Connection, export: None
 ) -> None:
