@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import datetime
 
 from conftest import CHALLENGE
-from hrdata.metrics.queries import DepartmentRow, QuarterRow
+from hrdata.wire import DepartmentRow, QuarterRow
 
 
 def read(name: str) -> list[list[str]]:

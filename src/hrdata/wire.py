@@ -111,6 +111,38 @@ class ListedBackupOut(BaseModel):
         return sum(t.bytes for t in self.tables.values())
 
 
+# The rows of the two metrics, as the server computes them and the client reads them back.
+@dataclass(frozen=True)
+class QuarterRow:
+    """One department and job's hires in each quarter; the ids are the row's key."""
+
+    department_id: int
+    department: str
+    job_id: int
+    job: str
+    q1: int
+    q2: int
+    q3: int
+    q4: int
+
+    @property
+    def quarters(self) -> tuple[int, int, int, int]:
+        return (self.q1, self.q2, self.q3, self.q4)
+
+    @property
+    def total(self) -> int:
+        return self.q1 + self.q2 + self.q3 + self.q4
+
+
+@dataclass(frozen=True)
+class DepartmentRow:
+    """One department's hires in the year; `id` is the row's key."""
+
+    id: int
+    department: str
+    hired: int
+
+
 class Me(BaseModel):
     """The key a request was made with: its id, its holder's name, its role."""
 

@@ -19,8 +19,7 @@ import httpx
 from pydantic import TypeAdapter
 
 # The metrics' rows are the same records the server computes; the client builds them from JSON.
-from hrdata.metrics import DepartmentRow, QuarterRow
-from hrdata.wire import BatchResponse, Job, ListedBackupOut, Me
+from hrdata.wire import BatchResponse, DepartmentRow, Job, ListedBackupOut, Me, QuarterRow
 
 T = TypeVar("T")
 _BACKUPS = TypeAdapter(list[ListedBackupOut])
