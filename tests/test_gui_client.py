@@ -22,7 +22,7 @@ from hrdata.gui import config
 from hrdata.gui.client import ApiClient, ApiError
 from hrdata.gui.export import save_csv
 from hrdata.gui.tasks import Task, Tasks
-from hrdata.gui.upload import Reject, Upload, UploadProgress
+from hrdata.gui.uploader import Reject, Upload, UploadProgress
 from hrdata.ingest.migrate import migrate
 from hrdata.settings import Settings
 from hrdata.wire import DepartmentRow, QuarterRow, Reason

@@ -35,7 +35,7 @@ from hrdata.gui.client import (
     HiresByQuarter,
     QuarterRow,
 )
-from hrdata.gui.upload import Upload, UploadProgress
+from hrdata.gui.uploader import Upload, UploadProgress
 from hrdata.ingest.migrate import migrate
 from hrdata.settings import Settings
 from servers import start_server, stop
