@@ -2,8 +2,8 @@
 (`queries`); their rows are messages (`hrdata.wire`).
 
 What other packages may use is named here. The visual report is the subpackage
-`hrdata.metrics.report`, with a face of its own; it is not imported here, because it loads
-jinja2 and fpdf2, which every other user of the metrics does without.
+`hrdata.metrics.report`, with a face of its own; it is listed but not imported here, because
+it loads jinja2 and fpdf2, which every other user of the metrics does without.
 """
 
 from hrdata.metrics import counts
@@ -26,5 +26,6 @@ __all__ = [
     "data_state",
     "departments_against_mean",
     "hires_by_quarter",
+    "report",
     "snapshot",
 ]
