@@ -29,6 +29,10 @@ class ErrorDetail(BaseModel):
     details: list[Any] | None = None
 
 
+# Rows one API request may carry, at most.
+MAX_BATCH_ROWS = 1000
+
+
 class RejectedRow(BaseModel):
     """A row the API refused: its position in the batch, its line in a CSV body, why."""
 

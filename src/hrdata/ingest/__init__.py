@@ -8,10 +8,21 @@
     jsonbody.py  strict JSON for request bodies
     runs.py      load_runs and load_run_files: what each run and file did
     rejects.py   rejected_rows and pending_reject_logs: every reject stored and published
+    stored.py    the rows a table holds, read back page by page
     validate.py  (inside) rows checked against the dictionary, every reason collected
     idset.py     (inside) the ids of a table, as a set or a bitmap
 
 Other rooms import the modules named in __all__.
 """
 
-__all__ = ["batch", "jsonbody", "loader", "migrate", "rejects", "roots", "runs", "sources"]
+__all__ = [
+    "batch",
+    "jsonbody",
+    "loader",
+    "migrate",
+    "rejects",
+    "roots",
+    "runs",
+    "sources",
+    "stored",
+]

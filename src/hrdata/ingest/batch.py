@@ -20,11 +20,9 @@ from hrdata.ingest.rejects import RejectSpool, note_unpublished, publish_noted, 
 from hrdata.ingest.runs import FileResult
 from hrdata.ingest.validate import Item, Record, RowChecker
 from hrdata.settings import Settings
-from hrdata.wire import Reason
+from hrdata.wire import MAX_BATCH_ROWS, Reason
 
 log = logging.getLogger(__name__)
-
-MAX_ROWS = 1000
 
 
 @dataclass(frozen=True)
@@ -56,8 +54,8 @@ def csv_rows(table: Table, body: bytes, max_line_chars: int) -> BatchItems:
 
 
 def _check_size(count: int) -> None:
-    if not 1 <= count <= MAX_ROWS:
-        raise BatchSizeError(f"a batch holds 1 to {MAX_ROWS} rows; this one has {count}")
+    if not 1 <= count <= MAX_BATCH_ROWS:
+        raise BatchSizeError(f"a batch holds 1 to {MAX_BATCH_ROWS} rows; this one has {count}")
 
 
 def _record(table: Table, columns: frozenset[str], row: Any) -> Item:
@@ -179,7 +177,7 @@ class BatchWriter:
                     existing,
                     spool,
                     counts,
-                    rows_per_write=MAX_ROWS,
+                    rows_per_write=MAX_BATCH_ROWS,
                     background_writer=False,
                 )
                 if strict and spool.count:
