@@ -60,7 +60,7 @@ def dictionary_markdown() -> str:
     lines = [
         "# Data dictionary",
         "",
-        "Generated from `src/hrdata/dictionary.py` by `hrdata dictionary`; do not edit by hand.",
+        "Generated from `src/hrdata/dictionary/` by `hrdata dictionary`; do not edit by hand.",
         "",
     ]
     for t in TABLES:
