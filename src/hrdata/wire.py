@@ -147,6 +147,24 @@ class DepartmentRow:
     hired: int
 
 
+@dataclass(frozen=True)
+class HiresByQuarter:
+    """The first metric as the desktop client reads it: the year's rows by quarter."""
+
+    year: int
+    rows: tuple[QuarterRow, ...]
+
+
+@dataclass(frozen=True)
+class DepartmentsAboveMean:
+    """The second metric as the desktop client reads it: the mean and who hired above it."""
+
+    year: int
+    mean_over: str
+    mean: float | None
+    rows: tuple[DepartmentRow, ...]
+
+
 class Me(BaseModel):
     """The key a request was made with: its id, its holder's name, its role."""
 
