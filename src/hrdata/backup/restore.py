@@ -28,7 +28,7 @@ from hrdata.backup.sets import (
     tables_named,
     verified_file,
 )
-from hrdata.db import connection
+from hrdata.db import Prepare, connection
 from hrdata.dictionary import TABLES, Table, dependency_rank
 from hrdata.errors import BackupCorrupt, BackupRowsInvalid, RestoreWouldBreakReferences
 from hrdata.settings import Settings
@@ -53,11 +53,13 @@ def restore(
     location: str | None = None,
     on_table: TableDone = lambda table, rows: None,
     before_change: Callable[[Manifest, list[str]], None] = lambda manifest, tables: None,
+    prepare: Prepare | None = None,
 ) -> RestoreResult:
     """Replace `tables` (every table of the set when None) with their rows in the backup.
 
     `before_change(manifest, tables)` runs once both are known and nothing is read or changed
-    yet (a confirmation); whatever it raises stops the restore there.
+    yet (a confirmation); whatever it raises stops the restore there. `prepare` runs on the
+    connection once every file is verified (the CLI makes the schema with it).
     """
     storage = storage_for(settings, location)
     backup_id = checked_backup_id(backup_id) if backup_id else latest_backup(storage)
@@ -67,14 +69,18 @@ def restore(
     result = RestoreResult(backup_id)
     with ExitStack() as stack:
         files = {t.name: stack.enter_context(verified_file(storage, manifest, t)) for t in chosen}
-        with connection(settings) as conn, conn.transaction():
-            _lock(conn, chosen)
-            _defer_reference_checks(conn)
-            _empty(conn, chosen)
-            for table in chosen:
-                result.rows[table.name] = _load(conn, manifest, table, files[table.name])
-                on_table(table.name, result.rows[table.name])
-            _check_references(conn, chosen)
+        with connection(settings) as conn:
+            if prepare is not None:
+                prepare(conn)
+                conn.commit()
+            with conn.transaction():
+                _lock(conn, chosen)
+                _defer_reference_checks(conn)
+                _empty(conn, chosen)
+                for table in chosen:
+                    result.rows[table.name] = _load(conn, manifest, table, files[table.name])
+                    on_table(table.name, result.rows[table.name])
+                _check_references(conn, chosen)
     return result
 
 

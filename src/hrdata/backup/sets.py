@@ -22,7 +22,7 @@ from hrdata.backup.manifest import (
     current_fingerprint,
     schema_fingerprint,
 )
-from hrdata.db import connection
+from hrdata.db import Prepare, connection
 from hrdata.dictionary import TABLES, Table, dependency_rank
 from hrdata.dictionary import table as table_named
 from hrdata.errors import BackupCorrupt, InvalidArgument, NotFound, SourceError, StorageError
@@ -46,14 +46,19 @@ def take_backup(
     destination: str | None = None,
     codec: str = DEFAULT_CODEC,
     on_table: TableDone = lambda table, rows: None,
+    prepare: Prepare | None = None,
 ) -> Manifest:
-    """Write every table asked for from one consistent snapshot, then the manifest."""
+    """Write every table asked for from one consistent snapshot, then the manifest; `prepare`
+    runs on the connection first (the CLI makes the schema with it)."""
     if codec not in CODECS:
         raise InvalidArgument(f"unknown codec {codec!r} (codecs: {', '.join(CODECS)})")
     chosen = tables_named(tables)
     storage = storage_for(settings, destination)
     manifest = Manifest(new_backup_id(), datetime.now(UTC).isoformat(), __version__, codec)
     with connection(settings) as conn:
+        if prepare is not None:
+            prepare(conn)
+            conn.commit()
         # One REPEATABLE READ transaction: every table as of the same instant, writes go on.
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
