@@ -75,14 +75,11 @@ class HrdataError(Exception):
 
 
 class UnknownTable(HrdataError):
-    """A table name not in the data dictionary."""
+    """A table name not in the data dictionary; `known`: the names that are, in load order."""
 
-    def __init__(self, name: str) -> None:
-        from hrdata.dictionary import TABLES
-
-        self.name = name
-        known = ", ".join(t.name for t in TABLES)
-        super().__init__(f"unknown table {name!r} (known tables: {known})")
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name, self.known = name, known
+        super().__init__(f"unknown table {name!r} (known tables: {', '.join(known)})")
 
 
 class SourceError(HrdataError):

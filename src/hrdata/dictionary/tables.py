@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from hrdata.dictionary.types import DATETIME, INTEGER, STRING, ColumnType
 from hrdata.dictionary.values import MAX_NAME_LENGTH
+from hrdata.errors import UnknownTable
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,12 +108,10 @@ TABLES: tuple[Table, ...] = (
 
 def table(name: str) -> Table:
     """The table called `name`; raises UnknownTable."""
-    from hrdata.errors import UnknownTable
-
     for candidate in TABLES:
         if candidate.name == name:
             return candidate
-    raise UnknownTable(name)
+    raise UnknownTable(name, [t.name for t in TABLES])
 
 
 def dependency_rank(t: Table) -> int:
