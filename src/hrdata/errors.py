@@ -36,13 +36,13 @@ that shows it spell the option (`worded`): `--force` on the command line, `"forc
 a request body; the message itself names it plainly.
 
 Rejected rows are data, not exceptions: a `Reason` (declared with the messages, in wire.py)
-says what is wrong with one value.
+says what is wrong with one value, under one of the codes of `Code` below.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from hrdata.wire import Reason
 
@@ -328,3 +328,44 @@ def exit_code(error: BaseException | type[BaseException]) -> int:
 def http_status(error: BaseException | type[BaseException]) -> int:
     """The HTTP status of an API answer that is `error` (an exception or its class)."""
     return ANSWERS[listed_as(error)][1]
+
+
+# Reason codes -------------------------------------------------------------------------------
+
+
+class Code:
+    """Every reason code, once: a rejected row's `Reason.code`, or the key a skipped row is
+    counted under. Clients, logs and stored rejects hold these strings: never change one."""
+
+    # A value the dictionary's rules refuse (dictionary/types.py).
+    MISSING: Final = "missing"  # empty, or blank once trimmed
+    NOT_AN_INTEGER: Final = "not_an_integer"
+    OUT_OF_RANGE: Final = "out_of_range"  # an id or an instant beyond what its column holds
+    UNKNOWN_REFERENCE: Final = "unknown_reference"  # an id its referenced table does not hold
+    TOO_LONG: Final = "too_long"  # a name over its column's max_length
+    CONTROL_CHARACTER: Final = "control_character"
+    INVALID_UTF8: Final = "invalid_utf8"  # bytes, or a JSON lone surrogate, that are not UTF-8
+    INVALID_DATETIME: Final = "invalid_datetime"  # not ISO 8601 date and time at all
+    MISSING_OFFSET: Final = "missing_offset"  # a datetime without Z or +hh:mm
+    IMPOSSIBLE_DATETIME: Final = "impossible_datetime"  # a date that does not exist (Feb 30)
+    WRONG_TYPE: Final = "wrong_type"  # a JSON value neither a string nor of the column's kind
+    UNTRIMMED: Final = "untrimmed"  # restored text with blanks at its ends, which no way in keeps
+
+    # A CSV line that cannot be split into a row (csvfile.py, ingest/validate.py).
+    LINE_TOO_LONG: Final = "line_too_long"  # over HRDATA_MAX_LINE_BYTES
+    UNBALANCED_QUOTES: Final = "unbalanced_quotes"  # a quoted field not closed on its line
+    WRONG_FIELD_COUNT: Final = "wrong_field_count"
+
+    # A JSON row of an API batch that is not a row of the table (ingest/batch.py).
+    NOT_AN_OBJECT: Final = "not_an_object"
+    DUPLICATE_FIELD: Final = "duplicate_field"  # a key given twice in one row
+    UNKNOWN_FIELD: Final = "unknown_field"  # a key that is not a column
+
+    # A row that contradicts one stored or read before it (ingest/loader.py).
+    NAME_TAKEN: Final = "name_taken"  # a name another id holds, ignoring case
+    CONFLICT: Final = "conflict"  # an id stored already, with other values
+    DUPLICATE_CONFLICT: Final = "duplicate_conflict"  # an id earlier in the source, other values
+
+    # Why a row is skipped, not rejected: it is there already, identical (ingest/loader.py).
+    ALREADY_PRESENT: Final = "already_present"  # stored in the table
+    DUPLICATE_IN_SOURCE: Final = "duplicate_in_source"  # earlier in the same source
