@@ -229,28 +229,51 @@ class IdempotencyConflict(HrdataError):
 
 
 class BackupCorrupt(HrdataError):
-    """A backup file that is damaged, truncated or not what it claims."""
+    """A backup file that is damaged, truncated or not what it claims: which set, and the
+    table and file when the problem is one table's (the manifest's is the set's)."""
+
+    def __init__(
+        self, message: str, *, backup_id: str, table: str | None = None, file: str | None = None
+    ) -> None:
+        self.backup_id, self.table, self.file = backup_id, table, file
+        super().__init__(message)
 
 
 class BackupRowsInvalid(BackupCorrupt):
-    """A backup file whose rows are intact but break the dictionary's rules."""
+    """A backup file whose rows are intact but break the dictionary's rules: the first
+    `rows` that do, each numbered in the file with every reason."""
 
     def __init__(
         self, backup_id: str, table: str, file: str, rows: list[tuple[int, list[Reason]]]
     ) -> None:
-        self.backup_id, self.table, self.file, self.rows = backup_id, table, file, rows
+        self.rows = rows
         shown = "; ".join(
             f"row {number}: " + ", ".join(f"{r.message} ({r.code})" for r in reasons)
             for number, reasons in rows
         )
         super().__init__(
             f"restore refused, nothing was changed: {file} of backup {backup_id} holds "
-            f"{table} rows the data dictionary forbids; first: {shown}"
+            f"{table} rows the data dictionary forbids; first: {shown}",
+            backup_id=backup_id,
+            table=table,
+            file=file,
         )
 
 
 class RestoreWouldBreakReferences(HrdataError):
-    """Restored rows that would leave references dangling."""
+    """Restored rows that would leave references dangling: `rows` of `child` whose `column`
+    names ids `parent` lacks; `ids` the first of them, `more` when there are others."""
+
+    def __init__(
+        self, child: str, column: str, parent: str, rows: int, ids: list[int], *, more: bool
+    ) -> None:
+        self.child, self.column, self.parent = child, column, parent
+        self.rows, self.ids, self.more = rows, ids, more
+        shown = ", ".join(map(str, ids)) + (", ..." if more else "")
+        super().__init__(
+            f"restore refused, nothing was changed: {rows} {child} rows would point "
+            f"at {parent} that do not exist ({column} {shown})"
+        )
 
 
 class StorageError(HrdataError):
