@@ -128,15 +128,7 @@ def _header_order(fields: list[str] | Reason, header: tuple[str, ...]) -> list[i
     unknown = sorted({n for n in names if n not in header})
     twice = sorted({n for n in names if names.count(n) > 1})
     if missing or unknown or twice:
-        problems = [
-            f"{what} {', '.join(repr(n) for n in found)}"
-            for what, found in (("lacks", missing), ("names unknown", unknown), ("repeats", twice))
-            if found
-        ]
-        raise HeaderMismatch(
-            f"the first line is a header, but it {'; '.join(problems)} "
-            f"(expected the columns {', '.join(header)}, in any order, each once)"
-        )
+        raise HeaderMismatch(list(header), missing, unknown, twice)
     return [names.index(column) for column in header]
 
 

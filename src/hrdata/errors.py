@@ -151,7 +151,23 @@ class SourceOutsideRoots(HrdataError):
 
 
 class HeaderMismatch(HrdataError):
-    """A first line that is a header, but not one of the table's columns each once."""
+    """A first line that is a header, but not one of the table's columns each once: the
+    `expected` columns it lacks (`missing`), the names it has beyond them (`unknown`) and
+    those it gives twice (`repeated`)."""
+
+    def __init__(
+        self, expected: list[str], missing: list[str], unknown: list[str], repeated: list[str]
+    ) -> None:
+        self.expected = expected
+        self.missing, self.unknown, self.repeated = missing, unknown, repeated
+        found = {"lacks": missing, "names unknown": unknown, "repeats": repeated}
+        problems = [
+            f"{what} {', '.join(map(repr, names))}" for what, names in found.items() if names
+        ]
+        super().__init__(
+            f"the first line is a header, but it {'; '.join(problems)} "
+            f"(expected the columns {', '.join(expected)}, in any order, each once)"
+        )
 
 
 class ConfigurationError(HrdataError):
@@ -213,7 +229,11 @@ class BadRequestBody(HrdataError):
 
 
 class BatchSizeError(BadRequestBody):
-    """An empty batch, or more rows than allowed."""
+    """An empty batch, or more rows than allowed: `rows` in it, at most `limit`."""
+
+    def __init__(self, rows: int, limit: int) -> None:
+        self.rows, self.limit = rows, limit
+        super().__init__(f"a batch holds 1 to {limit} rows; this one has {rows}")
 
 
 class UnsupportedMediaType(HrdataError):

@@ -57,7 +57,7 @@ def csv_rows(table: Table, body: bytes, max_line_chars: int) -> BatchItems:
 
 def _check_size(count: int) -> None:
     if not 1 <= count <= MAX_ROWS:
-        raise BatchSizeError(f"a batch holds 1 to {MAX_ROWS} rows; this one has {count}")
+        raise BatchSizeError(count, MAX_ROWS)
 
 
 def _record(table: Table, columns: frozenset[str], row: Any) -> Item:
