@@ -140,6 +140,12 @@ def _load(conn: psycopg.Connection, manifest: Manifest, table: Table, stream: IO
     """COPY the file's rows into `table`; raises BackupRowsInvalid before any forbidden row."""
     file = manifest.tables[table.name].file
     where = f"restore refused, nothing was changed: {file} of backup {manifest.backup_id}"
+
+    def corrupt(problem: str) -> BackupCorrupt:
+        return BackupCorrupt(
+            f"{where}: {problem}", backup_id=manifest.backup_id, table=table.name, file=file
+        )
+
     # The blocks give datetimes as the binary timestamptz itself (int8 microseconds since
     # 2000-01-01 UTC), sent as they are.
     types = [c.type.binary for c in table.columns]
@@ -151,7 +157,7 @@ def _load(conn: psycopg.Connection, manifest: Manifest, table: Table, stream: IO
     try:
         with conn.cursor().copy(statement) as copy:
             copy.set_types(types)
-            for block in _readable_blocks(stream, table, where):
+            for block in _readable_blocks(stream, table, corrupt):
                 invalid = rules.invalid(block, first_number=rows + 1)
                 if invalid:
                     raise BackupRowsInvalid(manifest.backup_id, table.name, file, invalid)
@@ -161,13 +167,15 @@ def _load(conn: psycopg.Connection, manifest: Manifest, table: Table, stream: IO
     except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as exc:
         # The rules above leave only what needs the table itself, such as an id given twice.
         detail = f" ({exc.diag.message_detail})" if exc.diag.message_detail else ""
-        raise BackupCorrupt(
-            f"{where}: PostgreSQL refused its {table.name} rows: {exc.diag.message_primary}{detail}"
+        raise corrupt(
+            f"PostgreSQL refused its {table.name} rows: {exc.diag.message_primary}{detail}"
         ) from None
     return rows
 
 
-def _readable_blocks(stream: IO[bytes], table: Table, where: str) -> Iterator[list[Row]]:
+def _readable_blocks(
+    stream: IO[bytes], table: Table, corrupt: Callable[[str], BackupCorrupt]
+) -> Iterator[list[Row]]:
     blocks = read_blocks(stream, table)
     while True:
         try:
@@ -175,7 +183,7 @@ def _readable_blocks(stream: IO[bytes], table: Table, where: str) -> Iterator[li
         except StopIteration:
             return
         except Exception as exc:  # fastavro raises many kinds on bytes it cannot decode
-            raise BackupCorrupt(f"{where}: a block cannot be decoded: {exc}") from None
+            raise corrupt(f"a block cannot be decoded: {exc}") from None
         yield block
 
 
@@ -222,9 +230,7 @@ def _check_references(conn: psycopg.Connection, chosen: list[Table]) -> None:
                 (_SHOWN_IDS,),
             ).fetchone() or (0, None)
             if count:
-                shown = ", ".join(map(str, ids or []))
-                more = ", ..." if len(ids or []) == _SHOWN_IDS else ""
+                ids = ids or []
                 raise RestoreWouldBreakReferences(
-                    f"restore refused, nothing was changed: {count} {child.name} rows would point "
-                    f"at {parent} that do not exist ({column.name} {shown}{more})"
+                    child.name, column.name, parent, count, ids, more=len(ids) == _SHOWN_IDS
                 )

@@ -13,7 +13,7 @@ import psycopg
 
 from hrdata.csvfile import LineProblem, printable, read_lines, split_fields
 from hrdata.dictionary import Table, trim
-from hrdata.errors import BatchSizeError, HrdataError
+from hrdata.errors import BatchSizeError, Code, HrdataError
 from hrdata.ingest.jsonbody import RepeatedKeys
 from hrdata.ingest.loader import lock_and_read_ids, write_rows
 from hrdata.ingest.rejects import RejectSpool, note_unpublished, publish_noted, warn_unwritable
@@ -55,21 +55,21 @@ def csv_rows(table: Table, body: bytes, max_line_chars: int) -> BatchItems:
 
 def _check_size(count: int) -> None:
     if not 1 <= count <= MAX_BATCH_ROWS:
-        raise BatchSizeError(f"a batch holds 1 to {MAX_BATCH_ROWS} rows; this one has {count}")
+        raise BatchSizeError(count, MAX_BATCH_ROWS)
 
 
 def _record(table: Table, columns: frozenset[str], row: Any) -> Item:
     if not isinstance(row, dict):
-        reason = Reason("not_an_object", "a row must be a JSON object keyed by column name")
+        reason = Reason(Code.NOT_AN_OBJECT, "a row must be a JSON object keyed by column name")
         return LineProblem(reason, json.dumps(row)[:200])
     problems = [
-        Reason("duplicate_field", f"{key} is given more than once", key)
+        Reason(Code.DUPLICATE_FIELD, f"{key} is given more than once", key)
         for key in map(printable, row.repeated if isinstance(row, RepeatedKeys) else ())
     ]
     unknown = row.keys() - columns
     if unknown:
         names = ", ".join(sorted(printable(str(name)) for name in unknown))
-        problems.append(Reason("unknown_field", f"unknown field(s): {names}"))
+        problems.append(Reason(Code.UNKNOWN_FIELD, f"unknown field(s): {names}"))
     fields = []
     for column in table.columns:
         value = row.get(column.name)
