@@ -26,6 +26,7 @@ from hrdata.db import start_embedded, stop_embedded
 from hrdata.dictionary import TABLES
 from hrdata.metrics import counts
 from hrdata.settings import Settings
+from tests.support.database import count
 from tests.support.fixture_types import (
     ApiJob,
     AsRole,
@@ -91,13 +92,7 @@ def db(settings: Settings, database_url: str) -> Iterator[psycopg.Connection]:
 def rows_in(db: psycopg.Connection) -> RowsIn:
     """How many rows a table of the test's database holds."""
 
-    def count(table: str) -> int:
-        query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))
-        row = db.execute(query).fetchone()
-        assert row is not None
-        return int(row[0])
-
-    return count
+    return lambda table: count(db, table)
 
 
 @pytest.fixture

@@ -77,6 +77,19 @@ def test_a_header_that_lacks_or_names_an_unknown_column_is_an_error_for_the_file
         fields_of(first + b"\n1,Sales\n")
 
 
+def test_a_header_mismatch_says_which_columns_it_lacks_adds_and_repeats() -> None:
+    with pytest.raises(HeaderMismatch) as mismatch:
+        fields_of(b"department,extra,extra\n1,Sales\n")
+
+    facts = mismatch.value
+    assert (["id", "department"], ["id"], ["extra"], ["extra"]) == (
+        facts.expected,
+        facts.missing,
+        facts.unknown,
+        facts.repeated,
+    )
+
+
 def test_only_the_first_line_can_be_a_header() -> None:
     assert [["1", "Sales"], ["id", "department"]] == fields_of(b"1,Sales\nid,department\n")
 

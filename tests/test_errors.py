@@ -1,13 +1,15 @@
 """The error module's drawing of its tree, and the documented exit codes and HTTP statuses, are
-the code's."""
+the code's; every reason code is one of its constants."""
 
 from __future__ import annotations
 
+import ast
 import re
 
 from hrdata import errors
 from hrdata.errors import (
     EXIT_OVER_REJECT_LIMIT,
+    Code,
     HrdataError,
     SourceError,
     TableForOneFile,
@@ -15,7 +17,7 @@ from hrdata.errors import (
     http_status,
     listed_as,
 )
-from tests.support.paths import DOCS
+from tests.support.paths import DOCS, SRC
 
 
 def every_error(root: type[HrdataError] = HrdataError) -> list[type[HrdataError]]:
@@ -82,3 +84,25 @@ def test_an_error_that_names_an_option_names_it_plainly_unless_an_edge_spells_it
 
 def test_an_error_not_in_the_table_is_its_nearest_listed_base_to_every_edge() -> None:
     assert SourceError is listed_as(TableForOneFile)
+
+
+def test_every_reason_code_is_declared_once_with_its_own_string() -> None:
+    codes = [value for name, value in vars(Code).items() if name.isupper()]
+
+    assert len(codes) == len(set(codes))
+    assert all(re.fullmatch(r"[a-z0-9]+(_[a-z0-9]+)*", code) for code in codes)
+
+
+def test_no_reason_in_the_code_spells_its_code_as_a_bare_string() -> None:
+    bare = [
+        f"{path.relative_to(SRC)}:{node.lineno}"
+        for path in sorted(SRC.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "Reason"
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    ]
+
+    assert [] == bare

@@ -21,6 +21,7 @@ from hrdata.assembly import init_schema
 from hrdata.auth import create_key
 from hrdata.db import start_embedded, stop_embedded
 from hrdata.settings import Settings
+from tests.support.database import count
 from tests.support.fixture_types import AsRole, RowsIn
 from tests.support.paths import CHALLENGE
 from tests.support.servers import start_server, stop
@@ -84,9 +85,7 @@ class Stack:
 
     def rows(self) -> int:
         with psycopg.connect(self.url) as conn:
-            row = conn.execute("SELECT count(*) FROM hired_employees").fetchone()
-            assert row is not None
-            return int(row[0])
+            return count(conn, "hired_employees")
 
 
 @pytest.fixture

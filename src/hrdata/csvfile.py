@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import BinaryIO, NamedTuple
 
 from hrdata.dictionary import BLANKS, trim
-from hrdata.errors import HeaderMismatch
+from hrdata.errors import Code, HeaderMismatch
 from hrdata.wire import Reason
 
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
@@ -51,7 +51,7 @@ def read_lines(stream: BinaryIO, *, header: tuple[str, ...], max_line_chars: int
     # newline=None turns every line ending into "\n", so each chunk splits into lines in C.
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="surrogateescape", newline=None)
     too_long = Reason(
-        "line_too_long", f"line is longer than the limit of {max_line_chars} characters"
+        Code.LINE_TOO_LONG, f"line is longer than the limit of {max_line_chars} characters"
     )
     number = 0
     first = True
@@ -106,11 +106,11 @@ def split_fields(body: str) -> list[str] | Reason:
     undecodable = None if body.isascii() else _UNDECODABLE.search(body)
     if undecodable:
         where = undecodable.start() + 1
-        return Reason("invalid_utf8", f"bytes that are not UTF-8 at character {where}")
+        return Reason(Code.INVALID_UTF8, f"bytes that are not UTF-8 at character {where}")
     if '"' not in body:
         return body.split(",")
     if body.count('"') % 2:
-        return Reason("unbalanced_quotes", "a quoted field is not closed on this line")
+        return Reason(Code.UNBALANCED_QUOTES, "a quoted field is not closed on this line")
     return next(csv.reader([body], skipinitialspace=True))
 
 
@@ -128,15 +128,7 @@ def _header_order(fields: list[str] | Reason, header: tuple[str, ...]) -> list[i
     unknown = sorted({n for n in names if n not in header})
     twice = sorted({n for n in names if names.count(n) > 1})
     if missing or unknown or twice:
-        problems = [
-            f"{what} {', '.join(repr(n) for n in found)}"
-            for what, found in (("lacks", missing), ("names unknown", unknown), ("repeats", twice))
-            if found
-        ]
-        raise HeaderMismatch(
-            f"the first line is a header, but it {'; '.join(problems)} "
-            f"(expected the columns {', '.join(header)}, in any order, each once)"
-        )
+        raise HeaderMismatch(list(header), missing, unknown, twice)
     return [names.index(column) for column in header]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from types import ModuleType
@@ -19,6 +19,10 @@ from hrdata.folders import ensure_folder
 from hrdata.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# What an entry point does to a new connection before a feature works on it: make the schema
+# current (the composition root's init_schema). Features take it; they do not import the root.
+Prepare = Callable[[psycopg.Connection], None]
 
 EMBEDDED_DATABASE = "hrdata"
 

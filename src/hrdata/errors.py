@@ -36,13 +36,13 @@ that shows it spell the option (`worded`): `--force` on the command line, `"forc
 a request body; the message itself names it plainly.
 
 Rejected rows are data, not exceptions: a `Reason` (declared with the messages, in wire.py)
-says what is wrong with one value.
+says what is wrong with one value, under one of the codes of `Code` below.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from hrdata.wire import Reason
 
@@ -75,14 +75,11 @@ class HrdataError(Exception):
 
 
 class UnknownTable(HrdataError):
-    """A table name not in the data dictionary."""
+    """A table name not in the data dictionary; `known`: the names that are, in load order."""
 
-    def __init__(self, name: str) -> None:
-        from hrdata.dictionary import TABLES
-
-        self.name = name
-        known = ", ".join(t.name for t in TABLES)
-        super().__init__(f"unknown table {name!r} (known tables: {known})")
+    def __init__(self, name: str, known: list[str]) -> None:
+        self.name, self.known = name, known
+        super().__init__(f"unknown table {name!r} (known tables: {', '.join(known)})")
 
 
 class SourceError(HrdataError):
@@ -154,7 +151,23 @@ class SourceOutsideRoots(HrdataError):
 
 
 class HeaderMismatch(HrdataError):
-    """A first line that is a header, but not one of the table's columns each once."""
+    """A first line that is a header, but not one of the table's columns each once: the
+    `expected` columns it lacks (`missing`), the names it has beyond them (`unknown`) and
+    those it gives twice (`repeated`)."""
+
+    def __init__(
+        self, expected: list[str], missing: list[str], unknown: list[str], repeated: list[str]
+    ) -> None:
+        self.expected = expected
+        self.missing, self.unknown, self.repeated = missing, unknown, repeated
+        found = {"lacks": missing, "names unknown": unknown, "repeats": repeated}
+        problems = [
+            f"{what} {', '.join(map(repr, names))}" for what, names in found.items() if names
+        ]
+        super().__init__(
+            f"the first line is a header, but it {'; '.join(problems)} "
+            f"(expected the columns {', '.join(expected)}, in any order, each once)"
+        )
 
 
 class ConfigurationError(HrdataError):
@@ -216,7 +229,11 @@ class BadRequestBody(HrdataError):
 
 
 class BatchSizeError(BadRequestBody):
-    """An empty batch, or more rows than allowed."""
+    """An empty batch, or more rows than allowed: `rows` in it, at most `limit`."""
+
+    def __init__(self, rows: int, limit: int) -> None:
+        self.rows, self.limit = rows, limit
+        super().__init__(f"a batch holds 1 to {limit} rows; this one has {rows}")
 
 
 class UnsupportedMediaType(HrdataError):
@@ -232,28 +249,51 @@ class IdempotencyConflict(HrdataError):
 
 
 class BackupCorrupt(HrdataError):
-    """A backup file that is damaged, truncated or not what it claims."""
+    """A backup file that is damaged, truncated or not what it claims: which set, and the
+    table and file when the problem is one table's (the manifest's is the set's)."""
+
+    def __init__(
+        self, message: str, *, backup_id: str, table: str | None = None, file: str | None = None
+    ) -> None:
+        self.backup_id, self.table, self.file = backup_id, table, file
+        super().__init__(message)
 
 
 class BackupRowsInvalid(BackupCorrupt):
-    """A backup file whose rows are intact but break the dictionary's rules."""
+    """A backup file whose rows are intact but break the dictionary's rules: the first
+    `rows` that do, each numbered in the file with every reason."""
 
     def __init__(
         self, backup_id: str, table: str, file: str, rows: list[tuple[int, list[Reason]]]
     ) -> None:
-        self.backup_id, self.table, self.file, self.rows = backup_id, table, file, rows
+        self.rows = rows
         shown = "; ".join(
             f"row {number}: " + ", ".join(f"{r.message} ({r.code})" for r in reasons)
             for number, reasons in rows
         )
         super().__init__(
             f"restore refused, nothing was changed: {file} of backup {backup_id} holds "
-            f"{table} rows the data dictionary forbids; first: {shown}"
+            f"{table} rows the data dictionary forbids; first: {shown}",
+            backup_id=backup_id,
+            table=table,
+            file=file,
         )
 
 
 class RestoreWouldBreakReferences(HrdataError):
-    """Restored rows that would leave references dangling."""
+    """Restored rows that would leave references dangling: `rows` of `child` whose `column`
+    names ids `parent` lacks; `ids` the first of them, `more` when there are others."""
+
+    def __init__(
+        self, child: str, column: str, parent: str, rows: int, ids: list[int], *, more: bool
+    ) -> None:
+        self.child, self.column, self.parent = child, column, parent
+        self.rows, self.ids, self.more = rows, ids, more
+        shown = ", ".join(map(str, ids)) + (", ..." if more else "")
+        super().__init__(
+            f"restore refused, nothing was changed: {rows} {child} rows would point "
+            f"at {parent} that do not exist ({column} {shown})"
+        )
 
 
 class StorageError(HrdataError):
@@ -331,3 +371,44 @@ def exit_code(error: BaseException | type[BaseException]) -> int:
 def http_status(error: BaseException | type[BaseException]) -> int:
     """The HTTP status of an API answer that is `error` (an exception or its class)."""
     return ANSWERS[listed_as(error)][1]
+
+
+# Reason codes -------------------------------------------------------------------------------
+
+
+class Code:
+    """Every reason code, once: a rejected row's `Reason.code`, or the key a skipped row is
+    counted under. Clients, logs and stored rejects hold these strings: never change one."""
+
+    # A value the dictionary's rules refuse (dictionary/types.py).
+    MISSING: Final = "missing"  # empty, or blank once trimmed
+    NOT_AN_INTEGER: Final = "not_an_integer"
+    OUT_OF_RANGE: Final = "out_of_range"  # an id or an instant beyond what its column holds
+    UNKNOWN_REFERENCE: Final = "unknown_reference"  # an id its referenced table does not hold
+    TOO_LONG: Final = "too_long"  # a name over its column's max_length
+    CONTROL_CHARACTER: Final = "control_character"
+    INVALID_UTF8: Final = "invalid_utf8"  # bytes, or a JSON lone surrogate, that are not UTF-8
+    INVALID_DATETIME: Final = "invalid_datetime"  # not ISO 8601 date and time at all
+    MISSING_OFFSET: Final = "missing_offset"  # a datetime without Z or +hh:mm
+    IMPOSSIBLE_DATETIME: Final = "impossible_datetime"  # a date that does not exist (Feb 30)
+    WRONG_TYPE: Final = "wrong_type"  # a JSON value neither a string nor of the column's kind
+    UNTRIMMED: Final = "untrimmed"  # restored text with blanks at its ends, which no way in keeps
+
+    # A CSV line that cannot be split into a row (csvfile.py, ingest/validate.py).
+    LINE_TOO_LONG: Final = "line_too_long"  # over HRDATA_MAX_LINE_BYTES
+    UNBALANCED_QUOTES: Final = "unbalanced_quotes"  # a quoted field not closed on its line
+    WRONG_FIELD_COUNT: Final = "wrong_field_count"
+
+    # A JSON row of an API batch that is not a row of the table (ingest/batch.py).
+    NOT_AN_OBJECT: Final = "not_an_object"
+    DUPLICATE_FIELD: Final = "duplicate_field"  # a key given twice in one row
+    UNKNOWN_FIELD: Final = "unknown_field"  # a key that is not a column
+
+    # A row that contradicts one stored or read before it (ingest/loader.py).
+    NAME_TAKEN: Final = "name_taken"  # a name another id holds, ignoring case
+    CONFLICT: Final = "conflict"  # an id stored already, with other values
+    DUPLICATE_CONFLICT: Final = "duplicate_conflict"  # an id earlier in the source, other values
+
+    # Why a row is skipped, not rejected: it is there already, identical (ingest/loader.py).
+    ALREADY_PRESENT: Final = "already_present"  # stored in the table
+    DUPLICATE_IN_SOURCE: Final = "duplicate_in_source"  # earlier in the same source

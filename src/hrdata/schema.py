@@ -5,6 +5,7 @@ from __future__ import annotations
 from psycopg import sql
 
 from hrdata.dictionary import BLANKS, CONTROL_RANGES, TABLES, Column, Table
+from hrdata.errors import Code
 
 
 def _column_definition(column: Column) -> sql.Composed:
@@ -60,7 +61,7 @@ def dictionary_markdown() -> str:
     lines = [
         "# Data dictionary",
         "",
-        "Generated from `src/hrdata/dictionary.py` by `hrdata dictionary`; do not edit by hand.",
+        "Generated from `src/hrdata/dictionary/` by `hrdata dictionary`; do not edit by hand.",
         "",
     ]
     for t in TABLES:
@@ -91,14 +92,15 @@ def _text_rules() -> list[str]:
         f"- **Trimmed** removes only space separators (Unicode category Zs: {points(BLANKS)})",
         "  from both ends of every value. Nothing else is removed.",
         f"- **Control characters** ({controls}) are refused anywhere in a value, ends included",
-        "  (`control_character`): category Cc (C0, DEL and C1), the line and paragraph",
+        f"  (`{Code.CONTROL_CHARACTER}`): category Cc (C0, DEL and C1), the line and paragraph",
         "  separators (Zl, Zp), and the bidi embeddings, overrides and isolates, which change how",
         "  a name is shown. Other format characters (Cf: zero-width joiners, soft hyphen, the",
         "  LRM and RLM marks) are kept: real names in many scripts need them.",
         "- **Unique ignoring case**: two names are the same when they are equal once trimmed and",
         "  case folded (Unicode `casefold`: `LEGAL`, ` legal ` and `Legal` are one name, `Straße`",
         "  and `STRASSE` too; `Légal` is another). A department or job whose name another id",
-        "  holds is rejected (`name_taken`, naming that id), whether it comes in a migration, a",
+        f"  holds is rejected (`{Code.NAME_TAKEN}`, naming that id), whether it comes in a "
+        "migration, a",
         "  batch or the same file as the first; the first row to hold a name keeps it. Tables",
         "  with such a column are written by one writer at a time, so concurrent batches cannot",
         "  both take a name.",

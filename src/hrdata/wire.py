@@ -29,6 +29,10 @@ class ErrorDetail(BaseModel):
     details: list[Any] | None = None
 
 
+# Rows one API request may carry, at most.
+MAX_BATCH_ROWS = 1000
+
+
 class RejectedRow(BaseModel):
     """A row the API refused: its position in the batch, its line in a CSV body, why."""
 
@@ -109,6 +113,56 @@ class ListedBackupOut(BaseModel):
     @property
     def bytes(self) -> int:
         return sum(t.bytes for t in self.tables.values())
+
+
+# The rows of the two metrics, as the server computes them and the client reads them back.
+@dataclass(frozen=True)
+class QuarterRow:
+    """One department and job's hires in each quarter; the ids are the row's key."""
+
+    department_id: int
+    department: str
+    job_id: int
+    job: str
+    q1: int
+    q2: int
+    q3: int
+    q4: int
+
+    @property
+    def quarters(self) -> tuple[int, int, int, int]:
+        return (self.q1, self.q2, self.q3, self.q4)
+
+    @property
+    def total(self) -> int:
+        return self.q1 + self.q2 + self.q3 + self.q4
+
+
+@dataclass(frozen=True)
+class DepartmentRow:
+    """One department's hires in the year; `id` is the row's key."""
+
+    id: int
+    department: str
+    hired: int
+
+
+@dataclass(frozen=True)
+class HiresByQuarter:
+    """The first metric as the desktop client reads it: the year's rows by quarter."""
+
+    year: int
+    rows: tuple[QuarterRow, ...]
+
+
+@dataclass(frozen=True)
+class DepartmentsAboveMean:
+    """The second metric as the desktop client reads it: the mean and who hired above it."""
+
+    year: int
+    mean_over: str
+    mean: float | None
+    rows: tuple[DepartmentRow, ...]
 
 
 class Me(BaseModel):

@@ -12,6 +12,10 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from hrdata.dictionary import table
+from hrdata.errors import BatchSizeError
+from hrdata.ingest.batch import json_rows
+from hrdata.wire import MAX_BATCH_ROWS
 from tests.support.fixture_types import AsRole, RowsIn
 
 
@@ -262,6 +266,14 @@ def test_bad_request_gets_a_clear_4xx_and_writes_nothing(
 
     assert (status, True) == (response.status_code, bool(response.json()["error"]["message"]))
     assert (0, 0) == (rows_in("departments"), rows_in("rejected_rows"))
+
+
+@pytest.mark.parametrize("rows", [0, MAX_BATCH_ROWS + 1])
+def test_a_batch_of_a_wrong_size_says_its_size_and_the_limit(rows: int) -> None:
+    with pytest.raises(BatchSizeError) as refused:
+        json_rows(table("departments"), [{}] * rows)
+
+    assert (rows, MAX_BATCH_ROWS) == (refused.value.rows, refused.value.limit)
 
 
 def test_unknown_table_is_404(api: TestClient, ingest: dict[str, str]) -> None:

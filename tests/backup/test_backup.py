@@ -288,10 +288,19 @@ def test_parent_restore_that_would_orphan_employees_is_refused_naming_them(
 
     with pytest.raises(
         RestoreWouldBreakReferences, match=r"2 hired_employees rows .* \(department_id 12\)"
-    ):
+    ) as refused:
         restore(settings, ["departments"])
 
     assert before == snapshot(db)
+    facts = refused.value
+    assert ("hired_employees", "department_id", "departments", 2, [12], False) == (
+        facts.child,
+        facts.column,
+        facts.parent,
+        facts.rows,
+        facts.ids,
+        facts.more,
+    )
 
 
 def test_restore_of_missing_backup_is_not_found(settings: Settings, db: psycopg.Connection) -> None:
@@ -314,6 +323,23 @@ def test_verify_reports_an_intact_set_and_catches_a_damaged_one(
 
     with pytest.raises(BackupCorrupt):
         verify_backup(settings, manifest.backup_id)
+
+
+def test_a_corrupt_set_names_itself_and_the_table_and_file_at_fault(
+    settings: Settings, loaded: dict[str, Any]
+) -> None:
+    manifest = take_backup(settings)
+    corrupt(backup_dir(settings, manifest.backup_id) / "jobs.avro", "flipped byte")
+
+    with pytest.raises(BackupCorrupt) as damaged:
+        verify_backup(settings, manifest.backup_id)
+    rewrite_manifest(settings, manifest.backup_id, lambda m: m.update(backup_id="another"))
+    with pytest.raises(BackupCorrupt) as unreadable:
+        verify_backup(settings, manifest.backup_id)
+
+    assert [(manifest.backup_id, "jobs", "jobs.avro"), (manifest.backup_id, None, MANIFEST)] == [
+        (e.value.backup_id, e.value.table, e.value.file) for e in (damaged, unreadable)
+    ]
 
 
 def test_a_set_without_manifest_is_not_listed(settings: Settings, loaded: dict[str, Any]) -> None:

@@ -126,6 +126,11 @@ def test_a_backup_holding_one_id_twice_is_refused_in_the_users_terms(
 
     message = str(refused.value)
     assert "departments.avro" in message and "(id)=(1) already exists" in message
+    assert (backup_id, "departments", "departments.avro") == (
+        refused.value.backup_id,
+        refused.value.table,
+        refused.value.file,
+    )
     assert "Traceback" not in message and "psycopg" not in message
     assert 3 == rows_in("departments")
 

@@ -17,13 +17,13 @@ import pytest
 
 from hrdata.auth import create_key
 from hrdata.gui import config
-from hrdata.gui.client import ApiClient, ApiError, DepartmentRow, QuarterRow
+from hrdata.gui.client import ApiClient, ApiError
 from hrdata.gui.export import save_csv
 from hrdata.gui.tasks import Task, Tasks
-from hrdata.gui.upload import Reject, Upload, UploadProgress
+from hrdata.gui.uploader import Reject, Upload, UploadProgress
 from hrdata.ingest.migrate import migrate
 from hrdata.settings import Settings
-from hrdata.wire import Reason
+from hrdata.wire import DepartmentRow, QuarterRow, Reason
 from tests.support.challenge import expected_above_mean, expected_mean, expected_quarters
 from tests.support.fixture_types import RowsIn
 from tests.support.paths import CHALLENGE

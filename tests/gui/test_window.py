@@ -27,16 +27,11 @@ from hrdata.auth import Caller, create_key
 from hrdata.cli import cli
 from hrdata.gui import chart, config
 from hrdata.gui.app import App, open_window
-from hrdata.gui.client import (
-    ApiClient,
-    DepartmentRow,
-    DepartmentsAboveMean,
-    HiresByQuarter,
-    QuarterRow,
-)
-from hrdata.gui.upload import Upload, UploadProgress
+from hrdata.gui.client import ApiClient
+from hrdata.gui.uploader import Upload, UploadProgress
 from hrdata.ingest.migrate import migrate
 from hrdata.settings import Settings
+from hrdata.wire import DepartmentRow, DepartmentsAboveMean, HiresByQuarter, QuarterRow
 from tests.support.fixture_types import Invoke, RowsIn
 from tests.support.paths import CHALLENGE
 from tests.support.servers import start_server, stop

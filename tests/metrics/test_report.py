@@ -14,7 +14,7 @@ import pytest
 
 from hrdata.api.login_page import render_login
 from hrdata.ingest.migrate import migrate
-from hrdata.metrics.labels import distinct_labels
+from hrdata.labels import distinct_labels
 from hrdata.metrics.queries import (
     AgainstMean,
     DataState,

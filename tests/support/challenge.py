@@ -7,7 +7,7 @@ import csv
 from collections import Counter
 from datetime import datetime
 
-from hrdata.metrics.queries import DepartmentRow, QuarterRow
+from hrdata.wire import DepartmentRow, QuarterRow
 from tests.support.paths import CHALLENGE
 
 

@@ -6,4 +6,5 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs"
+SRC = ROOT / "src"
 CHALLENGE = ROOT / "data" / "challenge"

@@ -28,7 +28,7 @@ from hrdata.backup.sets import (
     tables_named,
     verified_file,
 )
-from hrdata.db import connection
+from hrdata.db import Prepare, connection
 from hrdata.dictionary import TABLES, Table, dependency_rank
 from hrdata.errors import BackupCorrupt, BackupRowsInvalid, RestoreWouldBreakReferences
 from hrdata.settings import Settings
@@ -53,11 +53,13 @@ def restore(
     location: str | None = None,
     on_table: TableDone = lambda table, rows: None,
     before_change: Callable[[Manifest, list[str]], None] = lambda manifest, tables: None,
+    prepare: Prepare | None = None,
 ) -> RestoreResult:
     """Replace `tables` (every table of the set when None) with their rows in the backup.
 
     `before_change(manifest, tables)` runs once both are known and nothing is read or changed
-    yet (a confirmation); whatever it raises stops the restore there.
+    yet (a confirmation); whatever it raises stops the restore there. `prepare` runs on the
+    connection once every file is verified (the CLI makes the schema with it).
     """
     storage = storage_for(settings, location)
     backup_id = checked_backup_id(backup_id) if backup_id else latest_backup(storage)
@@ -67,14 +69,18 @@ def restore(
     result = RestoreResult(backup_id)
     with ExitStack() as stack:
         files = {t.name: stack.enter_context(verified_file(storage, manifest, t)) for t in chosen}
-        with connection(settings) as conn, conn.transaction():
-            _lock(conn, chosen)
-            _defer_reference_checks(conn)
-            _empty(conn, chosen)
-            for table in chosen:
-                result.rows[table.name] = _load(conn, manifest, table, files[table.name])
-                on_table(table.name, result.rows[table.name])
-            _check_references(conn, chosen)
+        with connection(settings) as conn:
+            if prepare is not None:
+                prepare(conn)
+                conn.commit()
+            with conn.transaction():
+                _lock(conn, chosen)
+                _defer_reference_checks(conn)
+                _empty(conn, chosen)
+                for table in chosen:
+                    result.rows[table.name] = _load(conn, manifest, table, files[table.name])
+                    on_table(table.name, result.rows[table.name])
+                _check_references(conn, chosen)
     return result
 
 
@@ -134,6 +140,12 @@ def _load(conn: psycopg.Connection, manifest: Manifest, table: Table, stream: IO
     """COPY the file's rows into `table`; raises BackupRowsInvalid before any forbidden row."""
     file = manifest.tables[table.name].file
     where = f"restore refused, nothing was changed: {file} of backup {manifest.backup_id}"
+
+    def corrupt(problem: str) -> BackupCorrupt:
+        return BackupCorrupt(
+            f"{where}: {problem}", backup_id=manifest.backup_id, table=table.name, file=file
+        )
+
     # The blocks give datetimes as the binary timestamptz itself (int8 microseconds since
     # 2000-01-01 UTC), sent as they are.
     types = [c.type.binary for c in table.columns]
@@ -145,7 +157,7 @@ def _load(conn: psycopg.Connection, manifest: Manifest, table: Table, stream: IO
     try:
         with conn.cursor().copy(statement) as copy:
             copy.set_types(types)
-            for block in _readable_blocks(stream, table, where):
+            for block in _readable_blocks(stream, table, corrupt):
                 invalid = rules.invalid(block, first_number=rows + 1)
                 if invalid:
                     raise BackupRowsInvalid(manifest.backup_id, table.name, file, invalid)
@@ -155,13 +167,15 @@ def _load(conn: psycopg.Connection, manifest: Manifest, table: Table, stream: IO
     except (psycopg.errors.IntegrityError, psycopg.errors.DataError) as exc:
         # The rules above leave only what needs the table itself, such as an id given twice.
         detail = f" ({exc.diag.message_detail})" if exc.diag.message_detail else ""
-        raise BackupCorrupt(
-            f"{where}: PostgreSQL refused its {table.name} rows: {exc.diag.message_primary}{detail}"
+        raise corrupt(
+            f"PostgreSQL refused its {table.name} rows: {exc.diag.message_primary}{detail}"
         ) from None
     return rows
 
 
-def _readable_blocks(stream: IO[bytes], table: Table, where: str) -> Iterator[list[Row]]:
+def _readable_blocks(
+    stream: IO[bytes], table: Table, corrupt: Callable[[str], BackupCorrupt]
+) -> Iterator[list[Row]]:
     blocks = read_blocks(stream, table)
     while True:
         try:
@@ -169,7 +183,7 @@ def _readable_blocks(stream: IO[bytes], table: Table, where: str) -> Iterator[li
         except StopIteration:
             return
         except Exception as exc:  # fastavro raises many kinds on bytes it cannot decode
-            raise BackupCorrupt(f"{where}: a block cannot be decoded: {exc}") from None
+            raise corrupt(f"a block cannot be decoded: {exc}") from None
         yield block
 
 
@@ -216,9 +230,7 @@ def _check_references(conn: psycopg.Connection, chosen: list[Table]) -> None:
                 (_SHOWN_IDS,),
             ).fetchone() or (0, None)
             if count:
-                shown = ", ".join(map(str, ids or []))
-                more = ", ..." if len(ids or []) == _SHOWN_IDS else ""
+                ids = ids or []
                 raise RestoreWouldBreakReferences(
-                    f"restore refused, nothing was changed: {count} {child.name} rows would point "
-                    f"at {parent} that do not exist ({column.name} {shown}{more})"
+                    child.name, column.name, parent, count, ids, more=len(ids) == _SHOWN_IDS
                 )

@@ -22,7 +22,7 @@ from hrdata.backup.manifest import (
     current_fingerprint,
     schema_fingerprint,
 )
-from hrdata.db import connection
+from hrdata.db import Prepare, connection
 from hrdata.dictionary import TABLES, Table, dependency_rank
 from hrdata.dictionary import table as table_named
 from hrdata.errors import BackupCorrupt, InvalidArgument, NotFound, SourceError, StorageError
@@ -46,14 +46,19 @@ def take_backup(
     destination: str | None = None,
     codec: str = DEFAULT_CODEC,
     on_table: TableDone = lambda table, rows: None,
+    prepare: Prepare | None = None,
 ) -> Manifest:
-    """Write every table asked for from one consistent snapshot, then the manifest."""
+    """Write every table asked for from one consistent snapshot, then the manifest; `prepare`
+    runs on the connection first (the CLI makes the schema with it)."""
     if codec not in CODECS:
         raise InvalidArgument(f"unknown codec {codec!r} (codecs: {', '.join(CODECS)})")
     chosen = tables_named(tables)
     storage = storage_for(settings, destination)
     manifest = Manifest(new_backup_id(), datetime.now(UTC).isoformat(), __version__, codec)
     with connection(settings) as conn:
+        if prepare is not None:
+            prepare(conn)
+            conn.commit()
         # One REPEATABLE READ transaction: every table as of the same instant, writes go on.
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
@@ -127,9 +132,17 @@ def read_manifest(storage: Storage, backup_id: str) -> Manifest:
         try:
             manifest = Manifest.from_json(stream.read())
         except ValueError as exc:
-            raise BackupCorrupt(f"backup {backup_id}: manifest.json is unreadable: {exc}") from exc
+            raise BackupCorrupt(
+                f"backup {backup_id}: {MANIFEST} is unreadable: {exc}",
+                backup_id=backup_id,
+                file=MANIFEST,
+            ) from exc
     if manifest.backup_id != backup_id:
-        raise BackupCorrupt(f"backup {backup_id}: manifest.json describes another set")
+        raise BackupCorrupt(
+            f"backup {backup_id}: {MANIFEST} describes another set",
+            backup_id=backup_id,
+            file=MANIFEST,
+        )
     return manifest
 
 
@@ -150,26 +163,32 @@ def verified_file(storage: Storage, manifest: Manifest, table: Table) -> Iterato
     where = f"backup {manifest.backup_id}, {table.name}"
     if entry is None:
         raise NotFound(f"{where}: this set has no such table")
+
+    def corrupt(problem: str) -> BackupCorrupt:
+        return BackupCorrupt(
+            f"{where}: {problem}", backup_id=manifest.backup_id, table=table.name, file=entry.file
+        )
+
     if entry.schema_fingerprint != current_fingerprint(table):
-        raise BackupCorrupt(f"{where}: the backup's schema differs from the current dictionary")
+        raise corrupt("the backup's schema differs from the current dictionary")
     with tempfile.TemporaryFile() as local:
         with storage.open(f"{manifest.backup_id}/{entry.file}") as remote:
             out = HashingWriter(local)
             while chunk := remote.read(1 << 20):
                 out.write(chunk)
         if (out.size, out.digest.hexdigest()) != (entry.bytes, entry.sha256):
-            raise BackupCorrupt(f"{where}: the file is damaged or truncated (checksum mismatch)")
+            raise corrupt("the file is damaged or truncated (checksum mismatch)")
         try:
             local.seek(0)
             schema = file_schema(local)
             local.seek(0)
             rows = count_records(local)
         except Exception as exc:  # fastavro raises many kinds on a foreign file
-            raise BackupCorrupt(f"{where}: not a readable AVRO file: {exc}") from exc
+            raise corrupt(f"not a readable AVRO file: {exc}") from exc
         if schema_fingerprint(schema) != entry.schema_fingerprint:
-            raise BackupCorrupt(f"{where}: the file holds another schema than its manifest says")
+            raise corrupt("the file holds another schema than its manifest says")
         if rows != entry.rows:
-            raise BackupCorrupt(f"{where}: {rows} rows in the file, {entry.rows} in the manifest")
+            raise corrupt(f"{rows} rows in the file, {entry.rows} in the manifest")
         local.seek(0)
         yield local
 

@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from hrdata.backup.codecs import CODECS, DEFAULT_CODEC
-from hrdata.cli.context import settings
+from hrdata.cli.context import prepare, settings
 from hrdata.cli.output import cell, print_json, say
 
 # Where backup sets are read, for every command that reads them (restore too).
@@ -39,7 +39,7 @@ def backup(
     from hrdata.backup.sets import take_backup
 
     names = [t.strip() for t in tables.split(",") if t.strip()] if tables else None
-    manifest = take_backup(settings(), names, destination, codec)
+    manifest = take_backup(settings(), names, destination, codec, prepare=prepare)
     if as_json:
         click.echo(manifest.to_json())
         return

@@ -23,14 +23,21 @@ def settings() -> Settings:
     return found
 
 
+def prepare(conn: psycopg.Connection) -> None:
+    """Make the schema current on `conn`: what a command does to every connection it opens,
+    or hands to the library (migrate, backup and restore open their own)."""
+    from hrdata.assembly import init_schema
+
+    init_schema(conn)
+
+
 @contextmanager
 def database() -> Iterator[psycopg.Connection]:
     """A connection to the database in use, its schema made current: every command's way in."""
-    from hrdata.assembly import init_schema
     from hrdata.db import connection
 
     with connection(settings()) as conn:
-        init_schema(conn)
+        prepare(conn)
         yield conn
 
 

@@ -14,7 +14,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table as RichTable
 
-from hrdata.cli.context import settings
+from hrdata.cli.context import prepare, settings
 from hrdata.cli.output import cell, print_json, say, shown
 from hrdata.errors import EXIT_OVER_REJECT_LIMIT
 
@@ -60,6 +60,7 @@ def migrate(
                 force=force,
                 limit=limit,
                 progress=progress,
+                prepare=prepare,
             )
     except RunPartlyLoaded as partly:
         _report(partly.report, as_json, quiet)  # which files are in; the error line follows

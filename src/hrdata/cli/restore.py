@@ -7,7 +7,7 @@ import sys
 import click
 
 from hrdata.cli.backups import read_from
-from hrdata.cli.context import settings
+from hrdata.cli.context import prepare, settings
 from hrdata.cli.output import print_json, say, shown
 
 
@@ -54,6 +54,7 @@ def restore(
         backup_id,
         location,
         before_change=confirm,
+        prepare=prepare,
     )
     if as_json:
         print_json({"backup_id": result.backup_id, "rows": result.rows})

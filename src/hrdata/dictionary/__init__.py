@@ -32,4 +32,5 @@ __all__ = [
     "name_key",
     "table",
     "trim",
+    "types",
 ]

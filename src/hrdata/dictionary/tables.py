@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from hrdata.dictionary.types import DATETIME, INTEGER, STRING, ColumnType
 from hrdata.dictionary.values import MAX_NAME_LENGTH
+from hrdata.errors import Code, UnknownTable
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +36,7 @@ class Column:
         if self.primary_key:
             rules.append("unique")
         if self.unique_name:
-            rules.append("unique ignoring case: a name another id holds is `name_taken`")
+            rules.append(f"unique ignoring case: a name another id holds is `{Code.NAME_TAKEN}`")
         if self.references:
             rules.append(f"must exist in `{self.references}.id`")
         return "; ".join(rules)
@@ -107,12 +108,10 @@ TABLES: tuple[Table, ...] = (
 
 def table(name: str) -> Table:
     """The table called `name`; raises UnknownTable."""
-    from hrdata.errors import UnknownTable
-
     for candidate in TABLES:
         if candidate.name == name:
             return candidate
-    raise UnknownTable(name)
+    raise UnknownTable(name, [t.name for t in TABLES])
 
 
 def dependency_rank(t: Table) -> int:

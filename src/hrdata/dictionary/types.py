@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from psycopg import sql
 
 from hrdata.dictionary.values import BLANKS, HIRE_YEARS, MAX_INTEGER, control_class, trim
+from hrdata.errors import Code
 from hrdata.wire import Reason
 
 if TYPE_CHECKING:
@@ -84,7 +85,7 @@ class ColumnType:
         """A JSON value other than a string or null as CSV text, or why it cannot be one."""
         given = _JSON_KINDS.get(type(value), "an object or array")
         message = f"{column.name} must be {self.json_kind}, not {given}"
-        return "", Reason("wrong_type", message, column.name)
+        return "", Reason(Code.WRONG_TYPE, message, column.name)
 
     def block_check(self, position: int, column: Column) -> BlockCheck:
         """A check of column `position` over a block of restored rows, run in C."""
@@ -131,11 +132,13 @@ class IntegerType(ColumnType):
         def convert(raw: str) -> str:
             text = trim(raw)
             if not text:
-                raise Invalid(Reason("missing", f"{name} is empty", name))
+                raise Invalid(Reason(Code.MISSING, f"{name} is empty", name))
             negative = text[0] == "-"
             digits = text[1:] if negative else text
             if not (digits.isdigit() and digits.isascii()):
-                raise Invalid(Reason("not_an_integer", f"{name} {text!r} is not an integer", name))
+                raise Invalid(
+                    Reason(Code.NOT_AN_INTEGER, f"{name} {text!r} is not an integer", name)
+                )
             digits = digits if len(digits) <= 10 else digits.lstrip("0")
             # Longer than 10 digits is out of range anyway (and int() refuses huge strings).
             value = int(digits or "0") if len(digits) <= 10 else 0
@@ -144,10 +147,10 @@ class IntegerType(ColumnType):
                 message = (
                     f"{name} {shown} is out of range: ids are integers from 1 to {MAX_INTEGER}"
                 )
-                raise Invalid(Reason("out_of_range", message, name))
+                raise Invalid(Reason(Code.OUT_OF_RANGE, message, name))
             if known is not None and value not in known:
                 message = f"{name} {value} does not exist in {column.references}"
-                raise Invalid(Reason("unknown_reference", message, name))
+                raise Invalid(Reason(Code.UNKNOWN_REFERENCE, message, name))
             return text if text[0] != "0" else str(value)
 
         return convert
@@ -162,7 +165,7 @@ class IntegerType(ColumnType):
             message = (
                 f"{column.name} has {len(value)} digits: ids are integers from 1 to {MAX_INTEGER}"
             )
-            return "", Reason("out_of_range", message, column.name)
+            return "", Reason(Code.OUT_OF_RANGE, message, column.name)
         return super().from_json(column, value)
 
     def block_check(self, position: int, column: Column) -> BlockCheck:
@@ -173,7 +176,7 @@ class IntegerType(ColumnType):
         if 1 <= value <= MAX_INTEGER:
             return []
         message = f"{column.name} {value} is outside 1..{MAX_INTEGER}"
-        return [Reason("out_of_range", message, column.name)]
+        return [Reason(Code.OUT_OF_RANGE, message, column.name)]
 
 
 _EDGE = f'[^{_BLANKS},"\\\\{_CONTROLS}\ud800-\udfff]'  # what a trimmed name starts and ends with
@@ -206,16 +209,16 @@ class StringType(ColumnType):
         def convert(raw: str) -> str:
             text = trim(raw)
             if not text:
-                raise Invalid(Reason("missing", f"{name} is empty", name))
+                raise Invalid(Reason(Code.MISSING, f"{name} is empty", name))
             if len(text) > limit:
                 message = f"{name} has {len(text)} characters, more than {limit}"
-                raise Invalid(Reason("too_long", message, name))
+                raise Invalid(Reason(Code.TOO_LONG, message, name))
             if CONTROL.search(text):
                 message = f"{name} contains a control character"
-                raise Invalid(Reason("control_character", message, name))
+                raise Invalid(Reason(Code.CONTROL_CHARACTER, message, name))
             if _SURROGATE.search(text):
                 message = f"{name} contains a lone surrogate, which is not UTF-8"
-                raise Invalid(Reason("invalid_utf8", message, name))
+                raise Invalid(Reason(Code.INVALID_UTF8, message, name))
             # Backslash is COPY's escape character; tabs and newlines cannot get here.
             return text.replace("\\", "\\\\") if "\\" in text else text
 
@@ -240,7 +243,7 @@ class StringType(ColumnType):
         reasons = []
         if trim(value) != value and trim(value):
             message = f"{column.name} has blanks at its ends, which every way in trims"
-            reasons.append(Reason("untrimmed", message, column.name))
+            reasons.append(Reason(Code.UNTRIMMED, message, column.name))
         try:
             self.converter(column, None)(value)
         except Invalid as invalid:
@@ -299,14 +302,14 @@ class DateTimeType(ColumnType):
         def convert(raw: str) -> str:
             text = trim(raw)
             if not text:
-                raise Invalid(Reason("missing", f"{name} is empty", name))
+                raise Invalid(Reason(Code.MISSING, f"{name} is empty", name))
             if _WITH_OFFSET.fullmatch(text) is None:
                 if not _WITHOUT_OFFSET.fullmatch(text):
                     example = "2021-11-07T02:48:42Z"
                     message = f"{name} {text!r} is not an ISO 8601 date and time like {example}"
-                    raise Invalid(Reason("invalid_datetime", message, name))
+                    raise Invalid(Reason(Code.INVALID_DATETIME, message, name))
                 message = f"{name} {text!r} has no offset (Z or +hh:mm); it is not guessed"
-                missing = Reason("missing_offset", message, name)
+                missing = Reason(Code.MISSING_OFFSET, message, name)
                 impossible = _impossible(text)
                 raise Invalid(missing, impossible) if impossible else Invalid(missing)
             impossible = _impossible(text)
@@ -318,7 +321,7 @@ class DateTimeType(ColumnType):
                 utc = None  # the instant falls in year 0 or 10000
             if utc is None or not first_year <= utc.year <= last_year:
                 message = f"{name} {text!r} is outside the UTC years {first_year}..{last_year}"
-                raise Invalid(Reason("out_of_range", message, name))
+                raise Invalid(Reason(Code.OUT_OF_RANGE, message, name))
             # PostgreSQL reads the Z form exactly as written.
             return text if text[-1] == "Z" else utc.isoformat()
 
@@ -327,7 +330,7 @@ class DateTimeType(ColumnType):
                 datetime.fromisoformat(text)
             except ValueError as exc:
                 message = f"{name} {text!r} is not a real date and time: {exc}"
-                return Reason("impossible_datetime", message, name)
+                return Reason(Code.IMPOSSIBLE_DATETIME, message, name)
             return None
 
         return convert
@@ -347,7 +350,7 @@ class DateTimeType(ColumnType):
         moment = f"{value + POSTGRES_EPOCH_MICROS} microseconds after 1970-01-01 UTC"
         first, last = HIRE_YEARS
         message = f"{column.name} {moment} is outside the UTC years {first}..{last}"
-        return [Reason("out_of_range", message, column.name)]
+        return [Reason(Code.OUT_OF_RANGE, message, column.name)]
 
 
 INTEGER = IntegerType()

@@ -8,8 +8,8 @@ import tkinter as tk
 from dataclasses import dataclass
 from tkinter import font as tkfont
 
-from hrdata.gui.client import DepartmentsAboveMean, HiresByQuarter
-from hrdata.metrics import distinct_labels
+from hrdata.labels import distinct_labels
+from hrdata.wire import DepartmentsAboveMean, HiresByQuarter
 
 QUARTER_COLOURS = ("#1f5f8b", "#3b8fc4", "#7bb8de", "#b9daf0")
 MEAN_COLOUR = "#c0392b"

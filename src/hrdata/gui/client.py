@@ -10,7 +10,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -19,8 +18,16 @@ import httpx
 from pydantic import TypeAdapter
 
 # The metrics' rows are the same records the server computes; the client builds them from JSON.
-from hrdata.metrics import DepartmentRow, QuarterRow
-from hrdata.wire import BatchResponse, Job, ListedBackupOut, Me
+from hrdata.wire import (
+    BatchResponse,
+    DepartmentRow,
+    DepartmentsAboveMean,
+    HiresByQuarter,
+    Job,
+    ListedBackupOut,
+    Me,
+    QuarterRow,
+)
 
 T = TypeVar("T")
 _BACKUPS = TypeAdapter(list[ListedBackupOut])
@@ -49,20 +56,6 @@ class ApiError(ClientError):
         super().__init__(message)
         self.status = status
         self.kind = kind
-
-
-@dataclass(frozen=True)
-class HiresByQuarter:
-    year: int
-    rows: tuple[QuarterRow, ...]
-
-
-@dataclass(frozen=True)
-class DepartmentsAboveMean:
-    year: int
-    mean_over: str
-    mean: float | None
-    rows: tuple[DepartmentRow, ...]
 
 
 def check_url(url: str) -> str:

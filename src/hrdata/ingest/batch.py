@@ -13,18 +13,16 @@ import psycopg
 
 from hrdata.csvfile import LineProblem, printable, read_lines, split_fields
 from hrdata.dictionary import Table, trim
-from hrdata.errors import BatchSizeError, HrdataError
+from hrdata.errors import BatchSizeError, Code, HrdataError
 from hrdata.ingest.jsonbody import RepeatedKeys
 from hrdata.ingest.loader import lock_and_read_ids, write_rows
 from hrdata.ingest.rejects import RejectSpool, note_unpublished, publish_noted, warn_unwritable
 from hrdata.ingest.runs import FileResult
 from hrdata.ingest.validate import Item, Record, RowChecker
 from hrdata.settings import Settings
-from hrdata.wire import Reason
+from hrdata.wire import MAX_BATCH_ROWS, Reason
 
 log = logging.getLogger(__name__)
-
-MAX_ROWS = 1000
 
 
 @dataclass(frozen=True)
@@ -56,22 +54,22 @@ def csv_rows(table: Table, body: bytes, max_line_chars: int) -> BatchItems:
 
 
 def _check_size(count: int) -> None:
-    if not 1 <= count <= MAX_ROWS:
-        raise BatchSizeError(f"a batch holds 1 to {MAX_ROWS} rows; this one has {count}")
+    if not 1 <= count <= MAX_BATCH_ROWS:
+        raise BatchSizeError(count, MAX_BATCH_ROWS)
 
 
 def _record(table: Table, columns: frozenset[str], row: Any) -> Item:
     if not isinstance(row, dict):
-        reason = Reason("not_an_object", "a row must be a JSON object keyed by column name")
+        reason = Reason(Code.NOT_AN_OBJECT, "a row must be a JSON object keyed by column name")
         return LineProblem(reason, json.dumps(row)[:200])
     problems = [
-        Reason("duplicate_field", f"{key} is given more than once", key)
+        Reason(Code.DUPLICATE_FIELD, f"{key} is given more than once", key)
         for key in map(printable, row.repeated if isinstance(row, RepeatedKeys) else ())
     ]
     unknown = row.keys() - columns
     if unknown:
         names = ", ".join(sorted(printable(str(name)) for name in unknown))
-        problems.append(Reason("unknown_field", f"unknown field(s): {names}"))
+        problems.append(Reason(Code.UNKNOWN_FIELD, f"unknown field(s): {names}"))
     fields = []
     for column in table.columns:
         value = row.get(column.name)
@@ -179,7 +177,7 @@ class BatchWriter:
                     existing,
                     spool,
                     counts,
-                    rows_per_write=MAX_ROWS,
+                    rows_per_write=MAX_BATCH_ROWS,
                     background_writer=False,
                 )
                 if strict and spool.count:

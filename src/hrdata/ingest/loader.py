@@ -26,7 +26,7 @@ from psycopg.copy import QueuedLibpqWriter
 
 from hrdata.csvfile import read_lines
 from hrdata.dictionary import Column, Table, name_key
-from hrdata.errors import BadRejectLimit, HeaderMismatch, HrdataError, SourceError
+from hrdata.errors import BadRejectLimit, Code, HeaderMismatch, HrdataError, SourceError
 from hrdata.ingest.idset import IdSet
 from hrdata.ingest.rejects import RejectSpool, copy_text, log_name, spool_file
 from hrdata.ingest.runs import FileResult, record_file, record_log
@@ -35,9 +35,11 @@ from hrdata.ingest.validate import Ids, Item, Rejected, RowChecker, raw_of
 from hrdata.settings import Settings
 from hrdata.wire import Reason
 
-ALREADY_PRESENT = "already_present"
-DUPLICATE_IN_SOURCE = "duplicate_in_source"
-_CONFLICT_CODES = {ALREADY_PRESENT: "conflict", DUPLICATE_IN_SOURCE: "duplicate_conflict"}
+# Where a row's id was already (its code when identical, a skip) to its code when it differs.
+_CONFLICT_CODES = {
+    Code.ALREADY_PRESENT: Code.CONFLICT,
+    Code.DUPLICATE_IN_SOURCE: Code.DUPLICATE_CONFLICT,
+}
 
 Progress = Callable[[int], None]
 
@@ -213,9 +215,9 @@ def write_rows(
                     continue
                 key = int(values[0])
                 if key in existing:
-                    _write_candidate(candidates, number, ALREADY_PRESENT, item, values)
+                    _write_candidate(candidates, number, Code.ALREADY_PRESENT, item, values)
                 elif not seen.add(key):
-                    _write_candidate(candidates, number, DUPLICATE_IN_SOURCE, item, values)
+                    _write_candidate(candidates, number, Code.DUPLICATE_IN_SOURCE, item, values)
                 elif names is not None and (taken := names.claim(key, values)) is not None:
                     seen.discard(key)  # a rejected row is no occurrence of its id
                     spool.add(number, raw_of(item), [taken])
@@ -261,7 +263,7 @@ class _Names:
             return None
         shown = name.replace("\\\\", "\\")
         message = f"{self.column.name} {shown!r} is already the name of id {holder}"
-        return Reason("name_taken", message, self.column.name)
+        return Reason(Code.NAME_TAKEN, message, self.column.name)
 
 
 def _copy_statement(table: Table) -> sql.Composed:
@@ -399,6 +401,6 @@ def _conflict_reason(
         for name, mine, theirs in zip(table.column_names, given, kept, strict=True)
         if mine != theirs
     )
-    where = f"in {table.name}" if kind == ALREADY_PRESENT else "earlier in this source"
+    where = f"in {table.name}" if kind == Code.ALREADY_PRESENT else "earlier in this source"
     message = f"id {given[0]} already exists {where} with different values ({differences})"
     return Reason(_CONFLICT_CODES[kind], message, table.key.name)

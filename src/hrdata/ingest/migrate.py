@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import psycopg
 
-from hrdata.db import connection
+from hrdata.db import Prepare, connection
 from hrdata.errors import (
     DatabaseUnavailable,
     HrdataError,
@@ -41,11 +41,13 @@ def migrate(
     limit: RejectLimit | None = None,
     progress: ProgressFactory | None = None,
     roots: SourceRoots | None = None,
+    prepare: Prepare | None = None,
 ) -> RunSummary:
     """Load every file named by `specs`; each file is atomic, and a re-run is always safe.
 
-    With `roots` (a migration started through the API) every file must lie under them. `table`
-    names the table of a single file; `force` lets it contradict the file's name.
+        With `roots` (a migration started through the API) every file must lie under them. `table`
+        names the table of a single file; `force` lets it contradict the file's name. `prepare` runs
+    on the run's connection before anything else (the CLI makes the schema with it).
     """
     sources = resolve(specs, settings, table, roots, force=force)
     options = LoadOptions(
@@ -58,6 +60,8 @@ def migrate(
         where = f"{conn.info.host}:{conn.info.port}/{conn.info.dbname}"
         loading: int | None = None  # index of the source being loaded
         try:
+            if prepare is not None:
+                prepare(conn)
             summary.warnings += _start(conn, settings, summary, specs)
             for loading, source in enumerate(sources):
                 on_progress = progress(source) if progress else (lambda _: None)

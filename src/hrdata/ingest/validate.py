@@ -17,6 +17,7 @@ from typing import Any
 from hrdata.csvfile import LineProblem, split_fields
 from hrdata.dictionary import Column, Table
 from hrdata.dictionary.types import PAD, Converter, Invalid
+from hrdata.errors import Code
 from hrdata.ingest.idset import IdSet
 from hrdata.wire import Reason
 
@@ -142,7 +143,7 @@ class RowChecker:
         shown = fields if raw is None else raw
         if len(fields) != self.width:
             message = f"expected {self.width} fields, found {len(fields)}"
-            raise Rejected([Reason("wrong_field_count", message)], shown)
+            raise Rejected([Reason(Code.WRONG_FIELD_COUNT, message)], shown)
         if not problems:
             try:
                 return list(map(call, self._converters, fields))

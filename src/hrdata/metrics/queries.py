@@ -19,6 +19,7 @@ import psycopg
 from psycopg import sql
 
 from hrdata.metrics import counts
+from hrdata.wire import DepartmentRow, QuarterRow
 
 MeanOver = Literal["all", "hiring"]
 MEAN_OVER: tuple[MeanOver, ...] = ("all", "hiring")
@@ -72,37 +73,6 @@ SELECT id, department, hired, mean, coalesce(hired > mean, false) AS above
 FROM hires, mean
 ORDER BY hired DESC, id
 """)
-
-
-@dataclass(frozen=True)
-class QuarterRow:
-    """One department and job's hires in each quarter; the ids are the row's key."""
-
-    department_id: int
-    department: str
-    job_id: int
-    job: str
-    q1: int
-    q2: int
-    q3: int
-    q4: int
-
-    @property
-    def quarters(self) -> tuple[int, int, int, int]:
-        return (self.q1, self.q2, self.q3, self.q4)
-
-    @property
-    def total(self) -> int:
-        return self.q1 + self.q2 + self.q3 + self.q4
-
-
-@dataclass(frozen=True)
-class DepartmentRow:
-    """One department's hires in the year; `id` is the row's key."""
-
-    id: int
-    department: str
-    hired: int
 
 
 @dataclass(frozen=True)

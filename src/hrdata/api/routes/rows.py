@@ -7,7 +7,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
-from psycopg import sql
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
@@ -20,9 +19,10 @@ from hrdata.dictionary import MAX_INTEGER, TABLES
 from hrdata.dictionary import table as table_named
 from hrdata.errors import BadRequestBody, PayloadTooLarge, UnsupportedMediaType
 from hrdata.ingest import jsonbody
-from hrdata.ingest.batch import MAX_ROWS, BatchResult, BatchWriter, csv_rows, json_rows
+from hrdata.ingest.batch import BatchResult, BatchWriter, csv_rows, json_rows
+from hrdata.ingest.stored import rows_after
 from hrdata.schema import row_json_schema
-from hrdata.wire import BatchResponse, ErrorDetail, RejectedRow
+from hrdata.wire import MAX_BATCH_ROWS, BatchResponse, ErrorDetail, RejectedRow
 
 router = APIRouter(prefix="/v1/tables", tags=["rows"], route_class=StrictJsonRoute)
 
@@ -47,7 +47,7 @@ _BODY_SCHEMA = {
                     "rows": {
                         "type": "array",
                         "minItems": 1,
-                        "maxItems": MAX_ROWS,
+                        "maxItems": MAX_BATCH_ROWS,
                         "items": {"oneOf": [row_json_schema(t) for t in TABLES]},
                     }
                 },
@@ -195,17 +195,10 @@ def get_rows(
     _: ReadCaller,
     conn: ConnectionDep,
     after: Annotated[int, Query(ge=0, le=MAX_INTEGER, description="Rows with a greater id")] = 0,
-    limit: Annotated[int, Query(ge=1, le=MAX_ROWS)] = 100,
+    limit: Annotated[int, Query(ge=1, le=MAX_BATCH_ROWS)] = 100,
 ) -> RowsPage:
-    target = table_named(table)
-    query = sql.SQL("SELECT {} FROM {} WHERE id > %s ORDER BY id LIMIT %s").format(
-        sql.SQL(", ").join(map(sql.Identifier, target.column_names)), sql.Identifier(target.name)
-    )
-    found = conn.execute(query, (after, limit)).fetchall()
-    rows = [
-        {name: _json_value(value) for name, value in zip(target.column_names, row, strict=True)}
-        for row in found
-    ]
+    found = rows_after(conn, table_named(table), after, limit)
+    rows = [{name: _json_value(value) for name, value in row.items()} for row in found]
     return RowsPage(rows=rows, next_after=rows[-1]["id"] if len(rows) == limit else None)
 
 

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING
 
 from hrdata.dictionary import HIRE_YEARS
 from hrdata.gui import chart
-from hrdata.gui.client import DepartmentsAboveMean, HiresByQuarter
 from hrdata.gui.export import save_csv
 from hrdata.gui.tasks import Task
 from hrdata.gui.widgets import PAD, Message, counted, scrolled, tree
+from hrdata.wire import DepartmentsAboveMean, HiresByQuarter
 
 if TYPE_CHECKING:
     from hrdata.gui.app import App

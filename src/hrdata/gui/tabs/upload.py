@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from hrdata.gui.client import ClientError
 from hrdata.gui.tasks import Task
-from hrdata.gui.upload import Reject, Upload, UploadProgress, UploadResult
+from hrdata.gui.uploader import Reject, Upload, UploadProgress, UploadResult
 from hrdata.gui.widgets import PAD, TABLE_NAMES, Message, counted, number, scrolled, tree
 
 if TYPE_CHECKING:

@@ -9,8 +9,8 @@ from pathlib import Path
 from fpdf import FPDF
 from fpdf.fonts import TTFFont
 
-from hrdata.metrics.queries import DepartmentRow
 from hrdata.metrics.report.snapshot import Report
+from hrdata.wire import DepartmentRow
 
 FONTS = Path(__file__).with_name("fonts")
 # DejaVu Sans ships inside the package (its licence beside it): Latin, Greek, Cyrillic and

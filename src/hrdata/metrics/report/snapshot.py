@@ -13,13 +13,13 @@ from hrdata.metrics.queries import (
     AgainstMean,
     DataState,
     MeanOver,
-    QuarterRow,
     data_state,
     departments_against_mean,
     hires_by_quarter,
     hires_in_year,
     snapshot,
 )
+from hrdata.wire import QuarterRow
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from hrdata.metrics.labels import distinct_labels
+from hrdata.labels import distinct_labels
 from hrdata.metrics.report.snapshot import Report
 
 QUARTERS_HEADING = "Employees hired per department, by quarter"

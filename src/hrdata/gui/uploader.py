@@ -28,9 +28,8 @@ from typing import IO, Any, BinaryIO
 from hrdata.csvfile import LineProblem, printable, read_lines, split_fields
 from hrdata.dictionary import TABLES
 from hrdata.gui.client import ApiClient, ClientError
-from hrdata.wire import BatchResponse, Reason
+from hrdata.wire import MAX_BATCH_ROWS, BatchResponse, Reason
 
-MAX_BATCH_ROWS = 1000  # the API's limit per request
 # Under the API's default body limit (HRDATA_API_MAX_BODY_BYTES, 5 MiB), with room to spare.
 MAX_BATCH_BYTES = 4 << 20
 # The API's default longest line (HRDATA_MAX_LINE_BYTES); longer ones are rejected here.
